@@ -1,0 +1,186 @@
+//! `tideline.v1.IngestService`: batches and client streams of new verbatims.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tonic::{Code, Request, Response, Status, Streaming};
+
+use super::status::{item_error, item_validation_error, name_message_limit};
+use super::{convert, resolve_workspace};
+use crate::engine::{Engine, ItemResult};
+use crate::model::validate_workspace;
+use crate::proto;
+use crate::proto::ingest_service_server::IngestService;
+use crate::store::Inserted;
+
+/// How many already-received stream messages are grouped into one store write.
+const STREAM_MESSAGES_PER_WRITE: usize = 16;
+
+pub struct IngestApi {
+    engine: Arc<Engine>,
+}
+
+impl IngestApi {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        IngestApi { engine }
+    }
+}
+
+fn result_to_proto(index: u64, result: ItemResult) -> proto::IngestResult {
+    match result {
+        Ok(Inserted::Created(seq)) => proto::IngestResult {
+            outcome: proto::ItemOutcome::Created as i32,
+            id: crate::model::VerbatimId(seq).to_string(),
+            error: None,
+        },
+        Ok(Inserted::Duplicate(seq)) => proto::IngestResult {
+            outcome: proto::ItemOutcome::Duplicate as i32,
+            id: crate::model::VerbatimId(seq).to_string(),
+            error: None,
+        },
+        Err(err) => proto::IngestResult {
+            outcome: proto::ItemOutcome::Rejected as i32,
+            id: String::new(),
+            error: Some(item_validation_error(index, err)),
+        },
+    }
+}
+
+/// Running totals of a stream.
+struct StreamTally {
+    response: proto::StreamVerbatimsResponse,
+    max_reported: usize,
+}
+
+impl StreamTally {
+    fn fail(&mut self, error: proto::ItemError) {
+        self.response.rejected += 1;
+        if self.response.failures.len() < self.max_reported {
+            self.response.failures.push(error);
+        } else {
+            self.response.failures_truncated = true;
+        }
+    }
+
+    fn record(&mut self, index: u64, result: ItemResult) {
+        match result {
+            Ok(Inserted::Created(_)) => self.response.created += 1,
+            Ok(Inserted::Duplicate(_)) => self.response.duplicates += 1,
+            Err(err) => self.fail(item_validation_error(index, err)),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl IngestService for IngestApi {
+    async fn ingest_verbatims(
+        &self,
+        request: Request<proto::IngestVerbatimsRequest>,
+    ) -> Result<Response<proto::IngestVerbatimsResponse>, Status> {
+        let config = self.engine.config();
+        let workspace = resolve_workspace(
+            &request,
+            &request.get_ref().workspace,
+            &config.default_workspace,
+        )?;
+        let req = request.into_inner();
+        let items = req.items.into_iter().map(convert::new_verbatim).collect();
+        let results = self
+            .engine
+            .ingest(&workspace, items, req.wait_for_index)
+            .await?;
+        Ok(Response::new(proto::IngestVerbatimsResponse {
+            results: results
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| result_to_proto(i as u64, r))
+                .collect(),
+        }))
+    }
+
+    async fn stream_verbatims(
+        &self,
+        request: Request<Streaming<proto::StreamVerbatimsRequest>>,
+    ) -> Result<Response<proto::StreamVerbatimsResponse>, Status> {
+        let config = self.engine.config();
+        let max_batch = config.limits.max_batch_items;
+        let max_message = config.limits.max_message_bytes;
+        let default_workspace = resolve_workspace(&request, "", &config.default_workspace)?;
+        let mut messages = request.into_inner().ready_chunks(STREAM_MESSAGES_PER_WRITE);
+        let mut tally = StreamTally {
+            response: Default::default(),
+            max_reported: config.limits.max_reported_failures,
+        };
+        let mut workspace: Option<String> = None;
+        let mut next_index = 0u64;
+        while let Some(chunk) = messages.next().await {
+            let mut group = Vec::new();
+            let mut group_indices = Vec::new();
+            for message in chunk {
+                let message = message.map_err(|s| name_message_limit(s, max_message))?;
+                let first = next_index;
+                let count = message.items.len() as u64;
+                next_index += count;
+                tally.response.received += count;
+                let ws = match &workspace {
+                    Some(ws) => ws.clone(),
+                    None => {
+                        let ws = if message.workspace.is_empty() {
+                            default_workspace.clone()
+                        } else {
+                            validate_workspace(&message.workspace)?;
+                            message.workspace.clone()
+                        };
+                        workspace.insert(ws).clone()
+                    }
+                };
+                let refusal = if !message.workspace.is_empty() && message.workspace != ws {
+                    Some((
+                        Code::InvalidArgument,
+                        "workspace",
+                        format!(
+                            "workspace: {:?} differs from the stream's workspace {ws:?}",
+                            message.workspace
+                        ),
+                    ))
+                } else if message.items.len() > max_batch {
+                    Some((
+                        Code::ResourceExhausted,
+                        "items",
+                        format!(
+                        "items: {} items in one message (limit limits.max_batch_items={max_batch})",
+                        message.items.len()
+                    ),
+                    ))
+                } else {
+                    None
+                };
+                if let Some((code, field, text)) = refusal {
+                    for index in first..first + count {
+                        tally.fail(item_error(index, code, field, text.clone()));
+                    }
+                    continue;
+                }
+                group_indices.extend(first..first + count);
+                group.extend(message.items.into_iter().map(convert::new_verbatim));
+            }
+            if group.is_empty() {
+                continue;
+            }
+            let ws = workspace.as_deref().expect("set by the first message");
+            let results = self.engine.store_batch(ws, group, false).await?;
+            for (index, result) in group_indices.into_iter().zip(results) {
+                tally.record(index, result);
+            }
+        }
+        tracing::info!(
+            workspace = workspace.as_deref().unwrap_or(&default_workspace),
+            received = tally.response.received,
+            created = tally.response.created,
+            duplicates = tally.response.duplicates,
+            rejected = tally.response.rejected,
+            "stream ingested"
+        );
+        Ok(Response::new(tally.response))
+    }
+}

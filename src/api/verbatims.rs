@@ -1,0 +1,92 @@
+//! `tideline.v1.VerbatimService`: get, delete and search.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::{convert, resolve_workspace};
+use crate::engine::{Engine, SearchRequest};
+use crate::model::VerbatimId;
+use crate::proto;
+use crate::proto::verbatim_service_server::VerbatimService;
+
+pub struct VerbatimApi {
+    engine: Arc<Engine>,
+}
+
+impl VerbatimApi {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        VerbatimApi { engine }
+    }
+
+    fn workspace<T>(&self, request: &Request<T>, field: &str) -> Result<String, Status> {
+        Ok(resolve_workspace(
+            request,
+            field,
+            &self.engine.config().default_workspace,
+        )?)
+    }
+}
+
+#[tonic::async_trait]
+impl VerbatimService for VerbatimApi {
+    async fn get_verbatim(
+        &self,
+        request: Request<proto::GetVerbatimRequest>,
+    ) -> Result<Response<proto::Verbatim>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let id: VerbatimId = request.get_ref().id.parse()?;
+        let verbatim = self.engine.get(&workspace, id).await?;
+        Ok(Response::new(convert::verbatim(verbatim)))
+    }
+
+    async fn delete_verbatim(
+        &self,
+        request: Request<proto::DeleteVerbatimRequest>,
+    ) -> Result<Response<()>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let id: VerbatimId = request.get_ref().id.parse()?;
+        self.engine.delete(&workspace, id).await?;
+        Ok(Response::new(()))
+    }
+
+    async fn search_verbatims(
+        &self,
+        request: Request<proto::SearchVerbatimsRequest>,
+    ) -> Result<Response<proto::SearchVerbatimsResponse>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let results = self
+            .engine
+            .search(SearchRequest {
+                workspace,
+                query: req.query,
+                filter: convert::filter(req.filter)?,
+                order: convert::order(req.order_by)?,
+                page_size: req.page_size,
+                page_token: req.page_token,
+            })
+            .await?;
+        Ok(Response::new(proto::SearchVerbatimsResponse {
+            hits: results
+                .hits
+                .into_iter()
+                .map(|hit| proto::SearchHit {
+                    verbatim: Some(convert::verbatim(hit.verbatim)),
+                    score: hit.score,
+                    snippet: hit.snippet,
+                })
+                .collect(),
+            next_page_token: results.next_page_token,
+            total_size: results.total,
+            source_facets: results
+                .source_counts
+                .into_iter()
+                .map(|(source, count)| proto::FacetCount {
+                    value: convert::source_name(source),
+                    count,
+                })
+                .collect(),
+        }))
+    }
+}

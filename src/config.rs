@@ -1,0 +1,296 @@
+//! The one typed configuration: defaults, then a TOML file, then environment variables, then flags.
+//! `tideline.example.toml` at the top of the repository documents every field.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{validate_workspace, Limits};
+
+/// Configuration errors: a file that cannot be read or parsed, or a value out of range.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid config value {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+/// Everything `tideline serve` needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the gRPC server listens on. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory holding the store (`store/`) and the search index (`index/`).
+    pub data_dir: PathBuf,
+    /// Workspace used when a request names none (neither field nor `x-tideline-workspace` header).
+    pub default_workspace: String,
+    /// On SIGINT/SIGTERM, how long in-flight requests may take to finish before the server stops.
+    pub shutdown_grace_secs: u64,
+    pub limits: LimitsConfig,
+    pub index: IndexConfig,
+}
+
+/// Request limits. Each is reported by name when exceeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest accepted verbatim text, in bytes (INVALID_ARGUMENT per item).
+    pub max_text_bytes: usize,
+    /// Most items in one IngestVerbatims call or one StreamVerbatims message (RESOURCE_EXHAUSTED).
+    pub max_batch_items: usize,
+    /// Largest gRPC message the server accepts or sends, in bytes (RESOURCE_EXHAUSTED).
+    pub max_message_bytes: usize,
+    /// Largest search page_size; larger values are clamped to it.
+    pub max_page_size: usize,
+    /// Most per-item failures listed in a StreamVerbatims response (all are counted).
+    pub max_reported_failures: usize,
+}
+
+/// Search-index behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Longest time between index commits while verbatims are arriving. New verbatims become
+    /// searchable within this time (sooner for `wait_for_index` requests and deletions).
+    pub commit_interval_ms: u64,
+    /// Memory budget of the index writer, in MiB (tantivy needs at least 15).
+    pub writer_memory_mb: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:50051".parse().expect("valid default address"),
+            data_dir: PathBuf::from("./tideline-data"),
+            default_workspace: "default".to_string(),
+            shutdown_grace_secs: 10,
+            limits: LimitsConfig::default(),
+            index: IndexConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_text_bytes: 32 * 1024,
+            max_batch_items: 1000,
+            max_message_bytes: 16 * 1024 * 1024,
+            max_page_size: 1000,
+            max_reported_failures: 1000,
+        }
+    }
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            commit_interval_ms: 1000,
+            writer_memory_mb: 64,
+        }
+    }
+}
+
+/// Command-line flags (each with an environment variable) that override the config file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// TOML config file; see tideline.example.toml for every field.
+    #[arg(long, env = "TIDELINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "TIDELINE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory for the store and index [default: ./tideline-data].
+    #[arg(long, env = "TIDELINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Workspace for requests that name none [default: default].
+    #[arg(long, env = "TIDELINE_DEFAULT_WORKSPACE")]
+    pub default_workspace: Option<String>,
+    /// Seconds in-flight requests get to finish on shutdown [default: 10].
+    #[arg(long, env = "TIDELINE_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Largest verbatim text in bytes [default: 32768].
+    #[arg(long, env = "TIDELINE_MAX_TEXT_BYTES")]
+    pub max_text_bytes: Option<usize>,
+    /// Most items per batch or stream message [default: 1000].
+    #[arg(long, env = "TIDELINE_MAX_BATCH_ITEMS")]
+    pub max_batch_items: Option<usize>,
+    /// Largest gRPC message in bytes [default: 16777216].
+    #[arg(long, env = "TIDELINE_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Largest search page size [default: 1000].
+    #[arg(long, env = "TIDELINE_MAX_PAGE_SIZE")]
+    pub max_page_size: Option<usize>,
+    /// Most failures listed in a stream response [default: 1000].
+    #[arg(long, env = "TIDELINE_MAX_REPORTED_FAILURES")]
+    pub max_reported_failures: Option<usize>,
+    /// Longest time between index commits, in milliseconds [default: 1000].
+    #[arg(long, env = "TIDELINE_INDEX_COMMIT_INTERVAL_MS")]
+    pub index_commit_interval_ms: Option<u64>,
+    /// Index writer memory budget in MiB [default: 64].
+    #[arg(long, env = "TIDELINE_INDEX_WRITER_MEMORY_MB")]
+    pub index_writer_memory_mb: Option<usize>,
+}
+
+impl Config {
+    /// Defaults, then the file named by `args.config` (if any), then the flags and environment.
+    pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
+        let mut config = match &args.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply(args);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file; absent fields keep their defaults, unknown fields are refused.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn apply(&mut self, args: &ConfigArgs) {
+        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+            if let Some(v) = value {
+                *target = v.clone();
+            }
+        }
+        set(&mut self.listen, &args.listen);
+        set(&mut self.data_dir, &args.data_dir);
+        set(&mut self.default_workspace, &args.default_workspace);
+        set(&mut self.shutdown_grace_secs, &args.shutdown_grace_secs);
+        set(&mut self.limits.max_text_bytes, &args.max_text_bytes);
+        set(&mut self.limits.max_batch_items, &args.max_batch_items);
+        set(&mut self.limits.max_message_bytes, &args.max_message_bytes);
+        set(&mut self.limits.max_page_size, &args.max_page_size);
+        set(
+            &mut self.limits.max_reported_failures,
+            &args.max_reported_failures,
+        );
+        set(
+            &mut self.index.commit_interval_ms,
+            &args.index_commit_interval_ms,
+        );
+        set(
+            &mut self.index.writer_memory_mb,
+            &args.index_writer_memory_mb,
+        );
+    }
+
+    /// Refuses values the server cannot run with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| ConfigError::Invalid {
+            field,
+            message: message.to_string(),
+        };
+        validate_workspace(&self.default_workspace)
+            .map_err(|e| invalid("default_workspace", &e.message))?;
+        if self.limits.max_text_bytes == 0 {
+            return Err(invalid("limits.max_text_bytes", "must be positive"));
+        }
+        if self.limits.max_batch_items == 0 {
+            return Err(invalid("limits.max_batch_items", "must be positive"));
+        }
+        if self.limits.max_message_bytes < 1024 {
+            return Err(invalid("limits.max_message_bytes", "must be at least 1024"));
+        }
+        if self.limits.max_page_size == 0 {
+            return Err(invalid("limits.max_page_size", "must be positive"));
+        }
+        if self.index.writer_memory_mb < 15 {
+            return Err(invalid("index.writer_memory_mb", "must be at least 15"));
+        }
+        if self.index.commit_interval_ms == 0 {
+            return Err(invalid("index.commit_interval_ms", "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// The limits a new verbatim is validated against.
+    pub fn verbatim_limits(&self) -> Limits {
+        Limits {
+            max_text_bytes: self.limits.max_text_bytes,
+        }
+    }
+
+    pub fn commit_interval(&self) -> Duration {
+        Duration::from_millis(self.index.commit_interval_ms)
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.join("store")
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tideline.example.toml");
+        assert_eq!(Config::from_file(&path).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/from/file\"\n[limits]\nmax_text_bytes = 10\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(path),
+            max_text_bytes: Some(20),
+            ..Default::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(config.limits.max_text_bytes, 20);
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "max_txt_bytes = 10\n").unwrap();
+        assert!(matches!(
+            Config::from_file(&path),
+            Err(ConfigError::Parse { .. })
+        ));
+        let args = ConfigArgs {
+            index_writer_memory_mb: Some(1),
+            ..Default::default()
+        };
+        let err = Config::load(&args).unwrap_err().to_string();
+        assert!(err.contains("index.writer_memory_mb"), "{err}");
+    }
+}

@@ -1,0 +1,239 @@
+//! The search index: tantivy, derived from the store and rebuildable from it at any time.
+//!
+//! Every commit carries a payload naming the last store sequence it covers (the watermark), the
+//! analyzer and the schema format. On open, an index whose payload does not match this build is
+//! rebuilt from the store; otherwise the [`writer::Indexer`] replays the store's change log past
+//! the watermark, so a crash between a store write and an index commit loses nothing.
+
+pub mod search;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, FacetOptions, Field, IndexRecordOption, Schema,
+    TextFieldIndexing, TextOptions, FAST, INDEXED, STRING,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::{
+    doc, DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+};
+use tokio::sync::watch;
+
+use crate::model::Verbatim;
+use crate::store::StoreError;
+
+/// The text analyzer's name and version. Changing the analysis means changing this name, which
+/// makes every existing index rebuild itself on next open.
+pub const ANALYZER: &str = "tideline-en-v1";
+/// The index schema's version; bump it when fields change.
+pub const FORMAT: u32 = 1;
+
+/// Index errors.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("cannot open index directory: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("index i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("invalid query: {0}")]
+    Query(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("index task failed: {0}")]
+    Task(String),
+}
+
+pub type IndexResult<T> = std::result::Result<T, IndexError>;
+
+/// What each commit records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CommitPayload {
+    watermark: u64,
+    analyzer: String,
+    format: u32,
+}
+
+impl CommitPayload {
+    fn current(watermark: u64) -> CommitPayload {
+        CommitPayload {
+            watermark,
+            analyzer: ANALYZER.to_string(),
+            format: FORMAT,
+        }
+    }
+}
+
+/// The schema's fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields {
+    pub seq: Field,
+    pub workspace: Field,
+    pub text: Field,
+    pub source: Field,
+    pub created_at: Field,
+    pub customer_id: Field,
+    pub account_id: Field,
+    pub metadata: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text_options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        seq: builder.add_u64_field("seq", INDEXED | FAST),
+        workspace: builder.add_text_field("workspace", STRING),
+        text: builder.add_text_field("text", text_options),
+        source: builder.add_facet_field("source", FacetOptions::default()),
+        created_at: builder.add_date_field(
+            "created_at",
+            DateOptions::from(INDEXED | FAST).set_precision(DateTimePrecision::Microseconds),
+        ),
+        customer_id: builder.add_text_field("customer_id", STRING),
+        account_id: builder.add_text_field("account_id", STRING),
+        metadata: builder.add_text_field("metadata", STRING),
+    };
+    (builder.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// The searchable side of the index, shared by request handlers.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    indexed: watch::Sender<u64>,
+}
+
+/// An opened index: the shared searcher, its single writer, and where the writer must resume.
+pub struct OpenedIndex {
+    pub index: Arc<SearchIndex>,
+    pub writer: IndexWriter,
+    /// Last store sequence the index covers; `None` means it must be rebuilt from the store.
+    pub watermark: Option<u64>,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it (or recreating it, when its analyzer or format is
+    /// not this build's) as needed.
+    pub fn open(dir: &Path, writer_memory_mb: usize) -> IndexResult<OpenedIndex> {
+        let (schema, fields) = schema();
+        std::fs::create_dir_all(dir)?;
+        let existing = tantivy::directory::MmapDirectory::open(dir)?;
+        let exists = Index::exists(&existing).map_err(tantivy::TantivyError::from)?;
+        let (index, watermark) = if exists {
+            let index = Index::open_in_dir(dir)?;
+            let payload = index
+                .load_metas()?
+                .payload
+                .and_then(|p| serde_json::from_str::<CommitPayload>(&p).ok());
+            match payload {
+                Some(p) if p == CommitPayload::current(p.watermark) && index.schema() == schema => {
+                    (index, Some(p.watermark))
+                }
+                other => {
+                    tracing::warn!(payload = ?other, analyzer = ANALYZER, format = FORMAT,
+                        "index was built by another analyzer or format; rebuilding from the store");
+                    drop(index);
+                    std::fs::remove_dir_all(dir)?;
+                    std::fs::create_dir_all(dir)?;
+                    (Index::create_in_dir(dir, schema)?, None)
+                }
+            }
+        } else {
+            (Index::create_in_dir(dir, schema)?, None)
+        };
+        index.tokenizers().register(ANALYZER, analyzer());
+        let writer = index.writer(writer_memory_mb * 1024 * 1024)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(OpenedIndex {
+            index: Arc::new(SearchIndex {
+                index,
+                reader,
+                fields,
+                indexed: watch::Sender::new(watermark.unwrap_or(0)),
+            }),
+            writer,
+            watermark,
+        })
+    }
+
+    /// The last store sequence visible to search.
+    pub fn indexed_seq(&self) -> u64 {
+        *self.indexed.borrow()
+    }
+
+    /// Waits until everything up to `seq` is visible to search.
+    pub async fn wait_indexed(&self, seq: u64) {
+        let mut rx = self.indexed.subscribe();
+        // The sender lives as long as `self`, so this cannot fail.
+        let _ = rx.wait_for(|indexed| *indexed >= seq).await;
+    }
+
+    /// Number of searchable documents, across workspaces.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn document(&self, v: &Verbatim) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = doc!(
+            f.seq => v.seq,
+            f.workspace => v.workspace.as_str(),
+            f.text => v.text.as_str(),
+            f.source => tantivy::schema::Facet::from_path([v.source.as_str()]),
+            f.created_at => DateTime::from_timestamp_micros(v.created_at),
+        );
+        if let Some(c) = &v.customer_id {
+            doc.add_text(f.customer_id, c);
+        }
+        if let Some(a) = &v.account_id {
+            doc.add_text(f.account_id, a);
+        }
+        for (key, value) in &v.metadata {
+            doc.add_text(f.metadata, metadata_term(key, value));
+        }
+        doc
+    }
+
+    fn seq_term(&self, seq: u64) -> Term {
+        Term::from_field_u64(self.fields.seq, seq)
+    }
+
+    /// Commits what the writer holds, recording `watermark`, and makes it visible to search.
+    fn commit(&self, writer: &mut IndexWriter, watermark: u64) -> IndexResult<()> {
+        let mut prepared = writer.prepare_commit()?;
+        let payload =
+            serde_json::to_string(&CommitPayload::current(watermark)).expect("payload serialises");
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        self.indexed.send_replace(watermark);
+        Ok(())
+    }
+}
+
+/// How a metadata pair is indexed: one exact term `key=value` (keys never contain `=`).
+fn metadata_term(key: &str, value: &str) -> String {
+    format!("{key}={value}")
+}

@@ -1,0 +1,261 @@
+//! Queries: full text plus filters, relevance or time order, total count and source facets.
+
+use std::cmp::Reverse;
+use std::ops::Bound;
+
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{Facet, IndexRecordOption};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DateTime, DocAddress, DocId, Score, Searcher, SegmentReader, Term};
+
+use super::{metadata_term, IndexError, IndexResult, SearchIndex};
+use crate::model::{Micros, Source};
+
+/// Filters every hit must satisfy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Filter {
+    /// Any of these; empty means all.
+    pub sources: Vec<Source>,
+    /// Inclusive.
+    pub created_after: Option<Micros>,
+    /// Exclusive.
+    pub created_before: Option<Micros>,
+    pub customer_id: Option<String>,
+    pub account_id: Option<String>,
+    pub metadata: Vec<(String, String)>,
+}
+
+/// Result order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Order {
+    /// Best match first; ties newest first.
+    Relevance,
+    /// Newest `created_at` first; ties by arrival, latest first.
+    Newest,
+    /// Oldest `created_at` first; ties by arrival, earliest first.
+    Oldest,
+}
+
+/// One page of a search.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub workspace: String,
+    pub text: String,
+    pub filter: Filter,
+    pub order: Order,
+    pub offset: usize,
+    pub limit: usize,
+    /// Only verbatims with a sequence number up to this one, so later pages of a search do not
+    /// shift when new verbatims arrive.
+    pub max_seq: u64,
+}
+
+/// A matching verbatim.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub seq: u64,
+    pub score: f32,
+}
+
+/// One page of results, with what is needed to highlight them.
+pub struct SearchPage {
+    pub hits: Vec<Hit>,
+    pub total: u64,
+    pub source_counts: Vec<(Source, u64)>,
+    highlighter: Option<SnippetGenerator>,
+}
+
+/// Longest snippet, in characters.
+const SNIPPET_CHARS: usize = 200;
+
+impl SearchPage {
+    /// An HTML-escaped fragment of `text` with matched terms in `<b></b>`.
+    pub fn snippet(&self, text: &str) -> String {
+        match &self.highlighter {
+            Some(generator) => {
+                let snippet = generator.snippet(text);
+                if snippet.is_empty() {
+                    escape_prefix(text)
+                } else {
+                    snippet.to_html()
+                }
+            }
+            None => escape_prefix(text),
+        }
+    }
+}
+
+fn escape_prefix(text: &str) -> String {
+    let prefix: String = text.chars().take(SNIPPET_CHARS).collect();
+    prefix
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl SearchIndex {
+    /// Runs a search. Blocking; call from a blocking thread.
+    pub fn search(&self, query: &SearchQuery) -> IndexResult<SearchPage> {
+        let searcher = self.reader.searcher();
+        let text_query = self.parse_text(&query.text)?;
+        let full = self.with_filters(query, text_query.as_ref().map(|q| q.box_clone()));
+
+        let mut facets = FacetCollector::for_field("source");
+        facets.add_facet(Facet::root());
+        let top = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
+        let (hits, total, facet_counts) = match query.order {
+            Order::Relevance => {
+                let collector = top.tweak_score(|segment: &SegmentReader| {
+                    let seq = seq_column(segment);
+                    move |doc: DocId, score: Score| (score, seq(doc))
+                });
+                let (docs, total, facet_counts) =
+                    searcher.search(&full, &(collector, Count, facets))?;
+                let hits = docs
+                    .into_iter()
+                    .map(|((score, seq), _)| Hit { seq, score })
+                    .collect::<Vec<_>>();
+                (hits, total, facet_counts)
+            }
+            Order::Newest | Order::Oldest => {
+                let newest = query.order == Order::Newest;
+                let collector = top.custom_score(move |segment: &SegmentReader| {
+                    let seq = seq_column(segment);
+                    let created = segment
+                        .fast_fields()
+                        .date("created_at")
+                        .expect("created_at is a fast field");
+                    move |doc: DocId| {
+                        let at = created
+                            .first(doc)
+                            .map(|d| d.into_timestamp_micros())
+                            .unwrap_or(0);
+                        let key = ((at as i128) << 64) | seq(doc) as i128;
+                        if newest {
+                            key
+                        } else {
+                            -key
+                        }
+                    }
+                });
+                let (docs, total, facet_counts) =
+                    searcher.search(&full, &(collector, Count, facets))?;
+                let hits = docs
+                    .into_iter()
+                    .map(|(key, _): (i128, DocAddress)| Hit {
+                        seq: (key.unsigned_abs() & u64::MAX as u128) as u64,
+                        score: 0.0,
+                    })
+                    .collect::<Vec<_>>();
+                (hits, total, facet_counts)
+            }
+        };
+        let hits = if query.limit == 0 { Vec::new() } else { hits };
+
+        let mut source_counts: Vec<(Source, u64)> = facet_counts
+            .get("/")
+            .filter_map(|(facet, count)| {
+                let name = facet.to_path().last().map(|s| s.to_string())?;
+                Source::parse(&name).map(|s| (s, count))
+            })
+            .collect();
+        source_counts.sort_by_key(|&(source, count)| (Reverse(count), source));
+
+        let highlighter = match &text_query {
+            Some(q) => Some(self.highlighter(&searcher, q.as_ref())?),
+            None => None,
+        };
+        Ok(SearchPage {
+            hits,
+            total: total as u64,
+            source_counts,
+            highlighter,
+        })
+    }
+
+    fn parse_text(&self, text: &str) -> IndexResult<Option<Box<dyn Query>>> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.text]);
+        parser.set_conjunction_by_default();
+        parser
+            .parse_query(text)
+            .map(Some)
+            .map_err(|e| IndexError::Query(e.to_string()))
+    }
+
+    fn with_filters(&self, query: &SearchQuery, text: Option<Box<dyn Query>>) -> BooleanQuery {
+        let f = &self.fields;
+        let term = |field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))),
+            (Occur::Must, term(f.workspace, &query.workspace)),
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Included(Term::from_field_u64(f.seq, query.max_seq)),
+                )),
+            ),
+        ];
+        let filter = &query.filter;
+        if !filter.sources.is_empty() {
+            let any: Vec<(Occur, Box<dyn Query>)> = filter
+                .sources
+                .iter()
+                .map(|s| {
+                    let facet = Facet::from_path([s.as_str()]);
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_facet(f.source, &facet),
+                        IndexRecordOption::Basic,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        }
+        if filter.created_after.is_some() || filter.created_before.is_some() {
+            let date =
+                |t: Micros| Term::from_field_date(f.created_at, DateTime::from_timestamp_micros(t));
+            let lower = filter
+                .created_after
+                .map_or(Bound::Unbounded, |t| Bound::Included(date(t)));
+            let upper = filter
+                .created_before
+                .map_or(Bound::Unbounded, |t| Bound::Excluded(date(t)));
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        }
+        if let Some(customer) = &filter.customer_id {
+            clauses.push((Occur::Must, term(f.customer_id, customer)));
+        }
+        if let Some(account) = &filter.account_id {
+            clauses.push((Occur::Must, term(f.account_id, account)));
+        }
+        for (key, value) in &filter.metadata {
+            clauses.push((Occur::Must, term(f.metadata, &metadata_term(key, value))));
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    fn highlighter(&self, searcher: &Searcher, query: &dyn Query) -> IndexResult<SnippetGenerator> {
+        let mut generator = SnippetGenerator::create(searcher, query, self.fields.text)?;
+        generator.set_max_num_chars(SNIPPET_CHARS);
+        Ok(generator)
+    }
+}
+
+fn seq_column(segment: &SegmentReader) -> impl Fn(DocId) -> u64 {
+    let column = segment
+        .fast_fields()
+        .u64("seq")
+        .expect("seq is a fast field");
+    move |doc| column.first(doc).unwrap_or(0)
+}

@@ -1,0 +1,249 @@
+//! The indexer: the one task that owns the index writer. It follows the store's durable change
+//! log, applies changes in batches, commits with the watermark, and trims the log behind it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tantivy::IndexWriter;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::{IndexError, IndexResult, SearchIndex};
+use crate::store::{Change, Store};
+
+/// How many change-log entries are read per step while catching up.
+const CHANGES_PER_READ: usize = 5_000;
+
+/// Controls a running indexer.
+pub struct IndexerHandle {
+    nudge: Arc<Notify>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<IndexResult<()>>,
+}
+
+impl IndexerHandle {
+    /// Asks for a commit now rather than at the end of the commit interval.
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Indexes everything durable, commits, waits for merges and stops.
+    pub async fn shutdown(self) -> IndexResult<()> {
+        let _ = self.shutdown.send(true);
+        self.task
+            .await
+            .map_err(|e| IndexError::Task(e.to_string()))?
+    }
+}
+
+/// Starts the indexer. When `watermark` is `None` the index is first rebuilt from the store.
+pub fn spawn(
+    index: Arc<SearchIndex>,
+    writer: IndexWriter,
+    watermark: Option<u64>,
+    store: Arc<Store>,
+    commit_interval: Duration,
+) -> IndexerHandle {
+    let nudge = Arc::new(Notify::new());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let indexer = Indexer {
+        index,
+        store,
+        writer: Some(writer),
+        watermark: watermark.unwrap_or(0),
+    };
+    let task = tokio::spawn(indexer.run(
+        watermark.is_none(),
+        commit_interval,
+        nudge.clone(),
+        shutdown_rx,
+    ));
+    IndexerHandle {
+        nudge,
+        shutdown,
+        task,
+    }
+}
+
+struct Indexer {
+    index: Arc<SearchIndex>,
+    store: Arc<Store>,
+    /// Taken while a blocking step runs.
+    writer: Option<IndexWriter>,
+    watermark: u64,
+}
+
+impl Indexer {
+    async fn run(
+        mut self,
+        rebuild: bool,
+        commit_interval: Duration,
+        nudge: Arc<Notify>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> IndexResult<()> {
+        if rebuild {
+            self.blocking(Step::Rebuild).await?;
+        }
+        let mut durable = self.store.subscribe_durable();
+        let mut last_commit = Instant::now();
+        loop {
+            // Wait for durable changes the index does not have yet.
+            let watermark = self.watermark;
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => break,
+                changed = durable.wait_for(|d| *d > watermark) => {
+                    if changed.is_err() { break; }
+                }
+            }
+            // Let a batch accumulate, unless someone is waiting.
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => {}
+                _ = nudge.notified() => {}
+                _ = tokio::time::sleep_until(last_commit + commit_interval) => {}
+            }
+            let target = *durable.borrow();
+            if let Err(err) = self.blocking(Step::CatchUp(target)).await {
+                // Nothing is lost: the change log still holds everything past the watermark.
+                tracing::error!(error = %err, watermark = self.watermark, "index commit failed; retrying");
+                tokio::time::sleep(commit_interval).await;
+            }
+            last_commit = Instant::now();
+        }
+        let target = *durable.borrow();
+        self.blocking(Step::CatchUp(target)).await?;
+        let writer = self.writer.take().expect("writer present");
+        tokio::task::spawn_blocking(move || writer.wait_merging_threads())
+            .await
+            .map_err(|e| IndexError::Task(e.to_string()))??;
+        tracing::info!(watermark = self.watermark, "indexer stopped");
+        Ok(())
+    }
+
+    /// Runs one step on a blocking thread, handing the writer over and back.
+    async fn blocking(&mut self, step: Step) -> IndexResult<()> {
+        let mut writer = self.writer.take().expect("writer present");
+        let index = self.index.clone();
+        let store = self.store.clone();
+        let watermark = self.watermark;
+        let (writer, result) = tokio::task::spawn_blocking(move || {
+            let result = match step {
+                Step::Rebuild => rebuild(&index, &store, &mut writer),
+                Step::CatchUp(target) => catch_up(&index, &store, &mut writer, watermark, target),
+            };
+            if result.is_err() {
+                // Drop whatever the failed step staged; it will be replayed from the watermark.
+                let _ = writer.rollback();
+            }
+            (writer, result)
+        })
+        .await
+        .map_err(|e| IndexError::Task(e.to_string()))?;
+        self.writer = Some(writer);
+        if let Some(new_watermark) = result? {
+            self.watermark = new_watermark;
+        }
+        Ok(())
+    }
+}
+
+enum Step {
+    /// Re-index every stored verbatim.
+    Rebuild,
+    /// Apply the change log up to this durable sequence.
+    CatchUp(u64),
+}
+
+/// Applies change-log entries in `(watermark, target]`, commits, and trims the log.
+/// Returns the new watermark, or `None` when there was nothing to do.
+fn catch_up(
+    index: &SearchIndex,
+    store: &Store,
+    writer: &mut IndexWriter,
+    mut watermark: u64,
+    target: u64,
+) -> IndexResult<Option<u64>> {
+    if target <= watermark {
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let mut applied = 0usize;
+    loop {
+        let changes = store.changes_after(watermark, CHANGES_PER_READ)?;
+        let mut progressed = false;
+        for (change_seq, change) in changes.into_iter().take_while(|(seq, _)| *seq <= target) {
+            match change {
+                Change::Upsert { workspace, seq } => {
+                    writer.delete_term(index.seq_term(seq));
+                    if let Some(verbatim) = store.get(&workspace, seq)? {
+                        writer.add_document(index.document(&verbatim))?;
+                    }
+                }
+                Change::Delete { seq, .. } => {
+                    writer.delete_term(index.seq_term(seq));
+                }
+            }
+            watermark = change_seq;
+            applied += 1;
+            progressed = true;
+        }
+        if !progressed {
+            break;
+        }
+    }
+    // Sequence numbers of failed or empty transactions leave no change entry: the target is reached.
+    let watermark = watermark.max(target);
+    index.commit(writer, watermark)?;
+    store.trim_changes(watermark)?;
+    tracing::debug!(
+        applied,
+        watermark,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "index committed"
+    );
+    Ok(Some(watermark))
+}
+
+/// Replaces the index content with every durable verbatim of the store.
+fn rebuild(
+    index: &SearchIndex,
+    store: &Store,
+    writer: &mut IndexWriter,
+) -> IndexResult<Option<u64>> {
+    let started = std::time::Instant::now();
+    let upto = *store.subscribe_durable().borrow();
+    writer.delete_all_documents()?;
+    let mut count = 0u64;
+    for verbatim in store.iter_all() {
+        let verbatim = verbatim?;
+        if verbatim.seq <= upto {
+            writer.add_document(index.document(&verbatim))?;
+            count += 1;
+        }
+    }
+    index.commit(writer, upto)?;
+    store.trim_changes(upto)?;
+    tracing::info!(
+        count,
+        watermark = upto,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "index rebuilt from the store"
+    );
+    Ok(Some(upto))
+}
+
+/// Rebuilds the index in `index_dir` from the store, offline (`tideline reindex`).
+pub fn reindex_offline(
+    store: &Store,
+    index_dir: &std::path::Path,
+    writer_memory_mb: usize,
+) -> IndexResult<u64> {
+    if index_dir.exists() {
+        std::fs::remove_dir_all(index_dir)?;
+    }
+    let opened = SearchIndex::open(index_dir, writer_memory_mb)?;
+    let mut writer = opened.writer;
+    let watermark = rebuild(&opened.index, store, &mut writer)?.unwrap_or(0);
+    writer.wait_merging_threads()?;
+    Ok(watermark)
+}

@@ -1,0 +1,34 @@
+//! tideline: a gRPC service that listens to customers at scale.
+//!
+//! Module map (data flows top to bottom):
+//! - [`server`]: assembles the gRPC server (services, health, reflection, limits, shutdown).
+//! - [`api`]: tonic services, proto⇄domain conversion, the one error→status mapping.
+//! - [`engine`]: what the service does: validate, store durably, keep the index following.
+//! - [`model`]: verbatims and the rules a new one must satisfy.
+//! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
+//! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
+//! - [`pagination`]: opaque page tokens.
+//! - [`config`]: the one typed configuration.
+//! - [`error`]: the crate error and `Result`.
+
+pub mod api;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod index;
+pub mod model;
+pub mod pagination;
+pub mod server;
+pub mod store;
+
+pub use error::{Error, Result};
+
+/// Generated protobuf and gRPC code for `tideline.v1`.
+pub mod proto {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("tideline.v1");
+
+    /// The encoded descriptor set, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("tideline_descriptor");
+}

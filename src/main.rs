@@ -1,0 +1,54 @@
+//! The `tideline` command: parses arguments, sets up tracing, and calls the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tideline::config::{Config, ConfigArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "tideline",
+    version,
+    about = "Listens to customers: stores, searches and analyses verbatims over gRPC."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC server until SIGINT/SIGTERM.
+    Serve(ConfigArgs),
+    /// Rebuild the search index from the store (run while the server is stopped).
+    Reindex(ConfigArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tantivy=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => {
+            let config = Config::load(&args)?;
+            runtime.block_on(tideline::server::serve_until_signal(config, |addr| {
+                println!("tideline serving on {addr}");
+            }))?;
+        }
+        Command::Reindex(args) => {
+            let config = Config::load(&args)?;
+            let count = tideline::index::writer::reindex_offline(
+                &tideline::store::Store::open(&config.store_dir())?,
+                &config.index_dir(),
+                config.index.writer_memory_mb,
+            )?;
+            println!("index rebuilt up to store sequence {count}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Shared test harness: a real server on an ephemeral loopback port, with real sled and tantivy
+//! in a temporary directory, and real gRPC clients.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use tideline::config::Config;
+use tideline::proto::ingest_service_client::IngestServiceClient;
+use tideline::proto::verbatim_service_client::VerbatimServiceClient;
+use tideline::proto::{self, NewVerbatim};
+use tideline::server::RunningServer;
+use tonic::transport::Channel;
+
+pub struct TestServer {
+    pub server: RunningServer,
+    pub ingest: IngestServiceClient<Channel>,
+    pub verbatims: VerbatimServiceClient<Channel>,
+    pub channel: Channel,
+}
+
+/// A config for tests: ephemeral port, the given data dir, fast index commits.
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        shutdown_grace_secs: 5,
+        ..Default::default()
+    };
+    config.index.commit_interval_ms = 50;
+    config.index.writer_memory_mb = 20;
+    config
+}
+
+impl TestServer {
+    pub async fn start(data_dir: &Path) -> TestServer {
+        TestServer::start_with(test_config(data_dir)).await
+    }
+
+    pub async fn start_with(config: Config) -> TestServer {
+        let server = tideline::server::start(config)
+            .await
+            .expect("server starts");
+        let channel = connect(server.local_addr()).await;
+        TestServer {
+            ingest: IngestServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20),
+            verbatims: VerbatimServiceClient::new(channel.clone())
+                .max_decoding_message_size(64 << 20),
+            channel,
+            server,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.server.shutdown().await.expect("clean shutdown");
+    }
+
+    /// Ingests texts as tickets, waiting until they are searchable; returns their ids.
+    pub async fn ingest_texts(&mut self, texts: &[&str]) -> Vec<String> {
+        let items = texts.iter().map(|t| item(t)).collect();
+        self.ingest_items(items).await
+    }
+
+    pub async fn ingest_items(&mut self, items: Vec<NewVerbatim>) -> Vec<String> {
+        let response = self
+            .ingest
+            .ingest_verbatims(proto::IngestVerbatimsRequest {
+                workspace: String::new(),
+                items,
+                wait_for_index: true,
+            })
+            .await
+            .expect("ingest succeeds")
+            .into_inner();
+        response
+            .results
+            .into_iter()
+            .map(|r| {
+                assert_ne!(r.outcome, proto::ItemOutcome::Rejected as i32, "{r:?}");
+                r.id
+            })
+            .collect()
+    }
+
+    /// Searches and returns (total, ids of the first page).
+    pub async fn search(&mut self, query: &str) -> (u64, Vec<String>) {
+        let response = self
+            .verbatims
+            .search_verbatims(proto::SearchVerbatimsRequest {
+                query: query.to_string(),
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("search succeeds")
+            .into_inner();
+        let ids = response
+            .hits
+            .iter()
+            .map(|h| h.verbatim.as_ref().unwrap().id.clone())
+            .collect();
+        (response.total_size, ids)
+    }
+}
+
+pub async fn connect(addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connects")
+}
+
+/// A ticket with this text and nothing else.
+pub fn item(text: &str) -> NewVerbatim {
+    NewVerbatim {
+        source: proto::Source::Ticket as i32,
+        text: text.to_string(),
+        ..Default::default()
+    }
+}
+
+/// A timestamp `days` days after 2026-01-01T00:00:00Z.
+pub fn day(days: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: 1_767_225_600 + days * 86_400,
+        nanos: 0,
+    }
+}
+
+/// A shared data file beside the project, or `None` (printing why) when it is absent outside CI.
+/// On CI (`CI=true`) a missing file fails the test.
+pub fn shared_data(name: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{} is missing; CI needs ../shared/data beside the project",
+            path.display()
+        );
+    }
+    eprintln!("skipping: {} not found", path.display());
+    None
+}
