@@ -173,6 +173,7 @@ impl IngestService for IngestApi {
                 tally.record(index, result);
             }
         }
+        tally.response.failures.sort_by_key(|f| f.index);
         tracing::info!(
             workspace = workspace.as_deref().unwrap_or(&default_workspace),
             received = tally.response.received,

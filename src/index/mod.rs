@@ -237,3 +237,38 @@ impl SearchIndex {
 fn metadata_term(key: &str, value: &str) -> String {
     format!("{key}={value}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit_payload(dir: &Path, payload: &str) {
+        let mut opened = SearchIndex::open(dir, 20).unwrap();
+        let mut prepared = opened.writer.prepare_commit().unwrap();
+        prepared.set_payload(payload);
+        prepared.commit().unwrap();
+        opened.writer.wait_merging_threads().unwrap();
+    }
+
+    #[test]
+    fn an_index_from_another_analyzer_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let current = serde_json::to_string(&CommitPayload::current(7)).unwrap();
+        commit_payload(dir.path(), &current);
+        assert_eq!(
+            SearchIndex::open(dir.path(), 20).unwrap().watermark,
+            Some(7)
+        );
+
+        let mut old = CommitPayload::current(7);
+        old.analyzer = "tideline-en-v0".into();
+        commit_payload(dir.path(), &serde_json::to_string(&old).unwrap());
+        assert_eq!(SearchIndex::open(dir.path(), 20).unwrap().watermark, None);
+    }
+
+    #[test]
+    fn a_fresh_index_asks_for_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(SearchIndex::open(dir.path(), 20).unwrap().watermark, None);
+    }
+}
