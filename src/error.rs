@@ -29,6 +29,8 @@ pub enum Error {
     Index(#[from] IndexError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
     #[error("transport error: {0}")]

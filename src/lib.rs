@@ -7,6 +7,7 @@
 //! - [`model`]: verbatims and the rules a new one must satisfy.
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
+//! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
 //! - [`pagination`]: opaque page tokens.
 //! - [`config`]: the one typed configuration.
 //! - [`error`]: the crate error and `Result`.
@@ -15,6 +16,7 @@ pub mod api;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod index;
 pub mod model;
 pub mod pagination;

@@ -6,6 +6,7 @@ mod ingest;
 pub mod status;
 mod verbatims;
 
+pub use convert::timestamp;
 pub use ingest::IngestApi;
 pub use verbatims::VerbatimApi;
 
