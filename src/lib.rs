@@ -5,6 +5,9 @@
 //! - [`api`]: tonic services, proto⇄domain conversion, the one error→status mapping.
 //! - [`engine`]: what the service does: validate, store durably, keep the index following.
 //! - [`model`]: verbatims and the rules a new one must satisfy.
+//! - [`tagging`]: taxonomy, rule matcher, sentiment, severity.
+//! - [`eval`]: evaluation commands against labelled corpora.
+//! - [`text`]: the one versioned analyzer (tokens, negations, units, emoji, stems) and PII redaction.
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
@@ -16,12 +19,15 @@ pub mod api;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod import;
 pub mod index;
 pub mod model;
 pub mod pagination;
 pub mod server;
 pub mod store;
+pub mod tagging;
+pub mod text;
 
 pub use error::{Error, Result};
 

@@ -21,6 +21,22 @@ enum Command {
     Serve(ConfigArgs),
     /// Rebuild the search index from the store (run while the server is stopped).
     Reindex(ConfigArgs),
+    /// Evaluate an analyser against a labelled CSV file.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Sentiment: accuracy, macro-F1 and the confusion matrix (labels positive / neutral /
+    /// negative; a Mixed prediction counts as negative).
+    Sentiment {
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "text")]
+        text_col: String,
+        #[arg(long, default_value = "label")]
+        label_col: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +64,20 @@ fn main() -> anyhow::Result<()> {
                 config.index.writer_memory_mb,
             )?;
             println!("index rebuilt up to store sequence {count}");
+        }
+        Command::Eval(EvalCommand::Sentiment {
+            file,
+            text_col,
+            label_col,
+        }) => {
+            let result = tideline::eval::sentiment(&file, &text_col, &label_col)?;
+            println!("sentiment on {}", file.display());
+            print!("{}", result.confusion.report(&result.gold_labels));
+            println!(
+                "\n{:.0} texts/s ({:.3} s)",
+                result.confusion.total() as f64 / result.seconds,
+                result.seconds
+            );
         }
     }
     Ok(())

@@ -1,0 +1,210 @@
+//! Evaluation commands: score the analysers against labelled corpora and print what a reviewer
+//! needs (accuracy, macro-F1, the confusion matrix).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::tagging::sentiment::{self, SentimentLabel};
+use crate::text::tokenize;
+
+/// Evaluation errors.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: csv::Error },
+    #[error("column {0:?} is not in the header")]
+    MissingColumn(String),
+    #[error("no labelled rows in {0}")]
+    Empty(PathBuf),
+}
+
+/// Gold and predicted labels for a classification task.
+#[derive(Debug, Clone, Default)]
+pub struct Confusion {
+    /// (gold, predicted) → count.
+    pub counts: BTreeMap<(String, String), usize>,
+    pub labels: Vec<String>,
+}
+
+impl Confusion {
+    pub fn add(&mut self, gold: &str, predicted: &str) {
+        *self
+            .counts
+            .entry((gold.to_string(), predicted.to_string()))
+            .or_default() += 1;
+        for label in [gold, predicted] {
+            if !self.labels.iter().any(|l| l == label) {
+                self.labels.push(label.to_string());
+                self.labels.sort();
+            }
+        }
+    }
+
+    fn count(&self, gold: &str, predicted: &str) -> usize {
+        self.counts
+            .get(&(gold.to_string(), predicted.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        let correct: usize = self.labels.iter().map(|l| self.count(l, l)).sum();
+        correct as f64 / self.total().max(1) as f64
+    }
+
+    /// (precision, recall, F1) of one label.
+    pub fn scores(&self, label: &str) -> (f64, f64, f64) {
+        let tp = self.count(label, label) as f64;
+        let predicted: usize = self.labels.iter().map(|g| self.count(g, label)).sum();
+        let gold: usize = self.labels.iter().map(|p| self.count(label, p)).sum();
+        let precision = if predicted == 0 {
+            0.0
+        } else {
+            tp / predicted as f64
+        };
+        let recall = if gold == 0 { 0.0 } else { tp / gold as f64 };
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        (precision, recall, f1)
+    }
+
+    /// Mean F1 over the gold labels.
+    pub fn macro_f1(&self, gold_labels: &[String]) -> f64 {
+        gold_labels.iter().map(|l| self.scores(l).2).sum::<f64>() / gold_labels.len().max(1) as f64
+    }
+
+    /// A printable report: per-label scores and the matrix (rows gold, columns predicted).
+    pub fn report(&self, gold_labels: &[String]) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "rows {}  accuracy {:.3}  macro-F1 {:.3}\n\n",
+            self.total(),
+            self.accuracy(),
+            self.macro_f1(gold_labels)
+        ));
+        out.push_str(&format!(
+            "{:<12} {:>9} {:>9} {:>9}\n",
+            "label", "precision", "recall", "f1"
+        ));
+        for label in gold_labels {
+            let (p, r, f) = self.scores(label);
+            out.push_str(&format!("{label:<12} {p:>9.3} {r:>9.3} {f:>9.3}\n"));
+        }
+        out.push_str(&format!(
+            "\nconfusion (rows gold, columns predicted)\n{:<12}",
+            ""
+        ));
+        for label in &self.labels {
+            out.push_str(&format!(" {label:>9}"));
+        }
+        out.push('\n');
+        for gold in gold_labels {
+            out.push_str(&format!("{gold:<12}"));
+            for predicted in &self.labels {
+                out.push_str(&format!(" {:>9}", self.count(gold, predicted)));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Reads `(text, label)` pairs from a CSV file with a header.
+pub fn read_labelled(
+    path: &Path,
+    text_col: &str,
+    label_col: &str,
+) -> Result<Vec<(String, String)>, EvalError> {
+    let read_error = |source| EvalError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(read_error)?;
+    let header = reader.headers().map_err(read_error)?.clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| EvalError::MissingColumn(name.to_string()))
+    };
+    let (text_at, label_at) = (column(text_col)?, column(label_col)?);
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(read_error)?;
+        let (text, label) = (
+            record.get(text_at).unwrap_or_default(),
+            record.get(label_at).unwrap_or_default(),
+        );
+        if !label.trim().is_empty() {
+            rows.push((text.to_string(), label.trim().to_lowercase()));
+        }
+    }
+    if rows.is_empty() {
+        return Err(EvalError::Empty(path.to_path_buf()));
+    }
+    Ok(rows)
+}
+
+/// The sentiment evaluation's outcome.
+pub struct SentimentEval {
+    pub confusion: Confusion,
+    pub gold_labels: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Scores every row's text and compares with its label (positive / neutral / negative; a Mixed
+/// prediction counts as negative).
+pub fn sentiment(path: &Path, text_col: &str, label_col: &str) -> Result<SentimentEval, EvalError> {
+    let rows = read_labelled(path, text_col, label_col)?;
+    let started = Instant::now();
+    let mut confusion = Confusion::default();
+    for (text, gold) in &rows {
+        let predicted = match sentiment::score(&tokenize(text)).label {
+            SentimentLabel::Mixed => SentimentLabel::Negative,
+            other => other,
+        };
+        confusion.add(gold, predicted.as_str());
+    }
+    let mut gold_labels: Vec<String> = rows.iter().map(|(_, l)| l.clone()).collect();
+    gold_labels.sort();
+    gold_labels.dedup();
+    Ok(SentimentEval {
+        confusion,
+        gold_labels,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_match_a_hand_computed_example() {
+        let mut c = Confusion::default();
+        for (g, p, n) in [("a", "a", 3), ("a", "b", 1), ("b", "b", 2), ("b", "a", 2)] {
+            for _ in 0..n {
+                c.add(g, p);
+            }
+        }
+        assert!((c.accuracy() - 5.0 / 8.0).abs() < 1e-9);
+        let (p, r, f) = c.scores("a");
+        assert!(
+            (p - 0.6).abs() < 1e-9
+                && (r - 0.75).abs() < 1e-9
+                && (f - 2.0 * 0.45 / 1.35).abs() < 1e-9
+        );
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let f_b = c.scores("b").2;
+        assert!((c.macro_f1(&labels) - (f + f_b) / 2.0).abs() < 1e-9);
+        assert!(c.report(&labels).contains("accuracy 0.625"));
+    }
+}
