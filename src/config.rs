@@ -43,6 +43,22 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     pub limits: LimitsConfig,
     pub index: IndexConfig,
+    pub tagging: TaggingConfig,
+}
+
+/// Text handling on ingest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaggingConfig {
+    /// Replace emails, phone numbers, payment cards, IBANs and IP addresses with placeholders
+    /// ("[EMAIL]", ...) before anything is stored or indexed. The original is never written.
+    pub redact_pii: bool,
+}
+
+impl Default for TaggingConfig {
+    fn default() -> Self {
+        TaggingConfig { redact_pii: true }
+    }
 }
 
 /// Request limits. Each is reported by name when exceeded.
@@ -81,6 +97,7 @@ impl Default for Config {
             shutdown_grace_secs: 10,
             limits: LimitsConfig::default(),
             index: IndexConfig::default(),
+            tagging: TaggingConfig::default(),
         }
     }
 }
@@ -145,6 +162,9 @@ pub struct ConfigArgs {
     /// Index writer memory budget in MiB [default: 64].
     #[arg(long, env = "TIDELINE_INDEX_WRITER_MEMORY_MB")]
     pub index_writer_memory_mb: Option<usize>,
+    /// Redact PII (emails, phones, cards, IBANs, IPs) before storing [default: true].
+    #[arg(long, env = "TIDELINE_REDACT_PII")]
+    pub redact_pii: Option<bool>,
 }
 
 impl Config {

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tagging::tags::{GivenTags, Tags};
+
 /// Microseconds since the Unix epoch, UTC.
 pub type Micros = i64;
 
@@ -74,7 +76,7 @@ pub struct Scores {
     pub ces: Option<u8>,
 }
 
-/// A verbatim as a caller submits it, before validation.
+/// A verbatim as a caller submits it, before validation and tagging.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewVerbatim {
     /// `Err(raw)` when the caller sent a value that is not a known source (the raw value is kept for the error).
@@ -91,6 +93,8 @@ pub struct NewVerbatim {
     pub nps: Option<i32>,
     pub csat: Option<i32>,
     pub ces: Option<i32>,
+    /// Tags the caller already knows, or the reason they could not be read.
+    pub tags: Result<GivenTags, ValidationError>,
 }
 
 /// A stored verbatim. `seq` is its position in the store's arrival order and the root of its id.
@@ -116,6 +120,8 @@ pub struct Verbatim {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub scores: Scores,
+    #[serde(default)]
+    pub tags: Tags,
 }
 
 impl Default for NewVerbatim {
@@ -132,6 +138,7 @@ impl Default for NewVerbatim {
             nps: None,
             csat: None,
             ces: None,
+            tags: Ok(GivenTags::default()),
         }
     }
 }
@@ -219,13 +226,14 @@ pub fn validate_workspace(name: &str) -> Result<(), ValidationError> {
 }
 
 impl NewVerbatim {
-    /// Checks every rule and returns the verbatim ready to store, received at `now`.
+    /// Checks every rule and returns the verbatim (untagged) and the tags the caller gave,
+    /// received at `now`.
     pub fn validate(
         self,
         workspace: &str,
         now: Micros,
         limits: Limits,
-    ) -> Result<Verbatim, ValidationError> {
+    ) -> Result<(Verbatim, GivenTags), ValidationError> {
         let source = self
             .source
             .map_err(|raw| ValidationError::new("source", format!("unknown value {raw}")))?;
@@ -257,10 +265,11 @@ impl NewVerbatim {
         };
         let language = optional(self.language);
         if let Some(tag) = &language {
-            validate_language(tag)?;
+            validate_language_tag(tag)?;
         }
         validate_metadata(&self.metadata)?;
-        Ok(Verbatim {
+        let given = self.tags?;
+        let verbatim = Verbatim {
             seq: 0,
             workspace: workspace.to_string(),
             source,
@@ -273,7 +282,9 @@ impl NewVerbatim {
             language,
             metadata: self.metadata,
             scores,
-        })
+            tags: Tags::default(),
+        };
+        Ok((verbatim, given))
     }
 }
 
@@ -333,7 +344,7 @@ fn validate_score(
     }
 }
 
-fn validate_language(tag: &str) -> Result<(), ValidationError> {
+pub fn validate_language_tag(tag: &str) -> Result<(), ValidationError> {
     let mut parts = tag.split('-');
     let primary = parts.next().unwrap_or_default();
     let primary_ok =
@@ -428,7 +439,7 @@ mod tests {
 
     #[test]
     fn a_plain_verbatim_is_accepted_and_defaults_created_at_to_now() {
-        let v = new("the app crashed")
+        let (v, _) = new("the app crashed")
             .validate("default", NOW, LIMITS)
             .unwrap();
         assert_eq!(v.created_at, NOW);

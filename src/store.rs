@@ -5,6 +5,7 @@
 //! - `verbatims`: `{workspace}\0{seq:u64 be}` → JSON record
 //! - `idempotency`: `{workspace}\0{source code}{external_id}` → `seq` (u64 be)
 //! - `changes`: `{seq:u64 be}` → JSON [`Change`]; trimmed once the index has committed past it
+//! - `taxonomies`: `{workspace}\0` → JSON [`StoredTaxonomy`]
 //! - `meta`: `schema_version`, `last_seq`
 //!
 //! Writes are serialised by one lock so sequence numbers commit in order, which is what lets the
@@ -45,6 +46,13 @@ pub enum Change {
     Delete { workspace: String, seq: u64 },
 }
 
+/// A workspace's taxonomy as stored: its version and TOML text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTaxonomy {
+    pub version: u64,
+    pub toml: String,
+}
+
 /// What happened to one item of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -60,6 +68,7 @@ pub struct Store {
     idempotency: sled::Tree,
     changes: sled::Tree,
     meta: sled::Tree,
+    taxonomies: sled::Tree,
     /// The last assigned sequence number; held while writing.
     last_seq: Mutex<u64>,
     durable: watch::Sender<u64>,
@@ -92,6 +101,7 @@ impl Store {
             verbatims: db.open_tree("verbatims")?,
             idempotency: db.open_tree("idempotency")?,
             changes: db.open_tree("changes")?,
+            taxonomies: db.open_tree("taxonomies")?,
             meta,
             db,
             last_seq: Mutex::new(last_seq),
@@ -194,6 +204,86 @@ impl Store {
             *last_seq = change_seq;
         }
         Ok(outcome)
+    }
+
+    /// Rewrites stored verbatims with `change` (which returns whether it changed anything) in one
+    /// transaction, logging each rewrite for the index. Returns the verbatims as now stored
+    /// (`None` where no such verbatim exists). Blocking; not durable until [`Store::flush`].
+    pub fn update(
+        &self,
+        workspace: &str,
+        seqs: &[u64],
+        change: impl Fn(&mut Verbatim) -> bool,
+    ) -> StoreResult<Vec<Option<Verbatim>>> {
+        let mut last_seq = self.last_seq.lock().expect("store lock poisoned");
+        let start = *last_seq;
+        let result = (&self.verbatims, &self.changes, &self.meta).transaction(
+            |(verbatims, changes, meta)| {
+                let mut change_seq = start;
+                let mut out = Vec::with_capacity(seqs.len());
+                for &seq in seqs {
+                    let key = verbatim_key(workspace, seq);
+                    let Some(raw) = verbatims.get(&key)? else {
+                        out.push(None);
+                        continue;
+                    };
+                    let mut record =
+                        decode_record(&key, &raw).map_err(ConflictableTransactionError::Abort)?;
+                    if change(&mut record) {
+                        verbatims.insert(key.as_slice(), encode_record(&record))?;
+                        change_seq += 1;
+                        let entry = Change::Upsert {
+                            workspace: workspace.to_string(),
+                            seq,
+                        };
+                        changes.insert(&change_seq.to_be_bytes(), encode_change(&entry))?;
+                    }
+                    out.push(Some(record));
+                }
+                meta.insert(META_LAST_SEQ, &change_seq.to_be_bytes())?;
+                Ok((out, change_seq))
+            },
+        );
+        let (out, change_seq) = result.map_err(tx_error)?;
+        *last_seq = change_seq;
+        Ok(out)
+    }
+
+    /// Sequence numbers of a workspace's verbatims after `after`, in order, at most `limit`.
+    pub fn workspace_seqs(
+        &self,
+        workspace: &str,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<u64>> {
+        let start = verbatim_key(workspace, after.saturating_add(1));
+        let mut end = workspace_prefix(workspace);
+        *end.last_mut().expect("prefix ends with a separator") += 1;
+        self.verbatims
+            .range(start..end)
+            .keys()
+            .take(limit)
+            .map(|key| {
+                let key = key?;
+                decode_u64(&key, &key[key.len() - 8..])
+            })
+            .collect()
+    }
+
+    /// The workspace's stored taxonomy, if it has one.
+    pub fn taxonomy(&self, workspace: &str) -> StoreResult<Option<StoredTaxonomy>> {
+        let key = workspace_prefix(workspace);
+        self.taxonomies
+            .get(&key)?
+            .map(|raw| serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e)))
+            .transpose()
+    }
+
+    /// Stores a workspace's taxonomy. Not durable until [`Store::flush`].
+    pub fn put_taxonomy(&self, workspace: &str, taxonomy: &StoredTaxonomy) -> StoreResult<()> {
+        let value = serde_json::to_vec(taxonomy).expect("a taxonomy always serialises");
+        self.taxonomies.insert(workspace_prefix(workspace), value)?;
+        Ok(())
     }
 
     /// Makes every write so far durable, then publishes the new durable sequence to followers.
@@ -364,6 +454,7 @@ mod tests {
             language: None,
             metadata: Default::default(),
             scores: Default::default(),
+            tags: Default::default(),
         }
     }
 
@@ -421,6 +512,32 @@ mod tests {
         assert_eq!(again, vec![Inserted::Created(3)]);
         store.trim_changes(2).unwrap();
         assert_eq!(store.changes_after(0, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn updates_rewrite_records_and_log_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .insert_batch("ws", &[verbatim("a", None), verbatim("b", None)])
+            .unwrap();
+        store.insert_batch("other", &[verbatim("c", None)]).unwrap();
+        assert_eq!(store.workspace_seqs("ws", 0, 10).unwrap(), vec![1, 2]);
+        assert_eq!(store.workspace_seqs("ws", 1, 10).unwrap(), vec![2]);
+        let out = store
+            .update("ws", &[2, 9], |v| {
+                v.text.push('!');
+                true
+            })
+            .unwrap();
+        assert_eq!(out[0].as_ref().unwrap().text, "b!");
+        assert!(out[1].is_none());
+        assert_eq!(store.get("ws", 2).unwrap().unwrap().text, "b!");
+        let last = store.changes_after(3, 10).unwrap();
+        assert!(matches!(
+            last.as_slice(),
+            [(4, Change::Upsert { seq: 2, .. })]
+        ));
     }
 
     #[test]

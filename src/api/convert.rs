@@ -5,6 +5,8 @@ use prost_types::Timestamp;
 use crate::index::search::{Filter, Order};
 use crate::model::{self, timestamp_micros, Micros, ValidationError};
 use crate::proto;
+use crate::tagging::sentiment::SentimentLabel;
+use crate::tagging::tags::{self, GivenTags, Origin, Severity};
 
 pub fn new_verbatim(item: proto::NewVerbatim) -> model::NewVerbatim {
     let scores = item.scores.unwrap_or_default();
@@ -20,6 +22,127 @@ pub fn new_verbatim(item: proto::NewVerbatim) -> model::NewVerbatim {
         nps: scores.nps,
         csat: scores.csat,
         ces: scores.ces,
+        tags: given_tags(item.tags.unwrap_or_default(), "tags"),
+    }
+}
+
+/// Reads tags a caller gives; unknown enum values are errors naming `prefix.field`.
+pub fn given_tags(t: proto::GivenTags, prefix: &str) -> Result<GivenTags, ValidationError> {
+    let nonempty = |s: String| (!s.is_empty()).then_some(s);
+    Ok(GivenTags {
+        journey_stage: nonempty(t.journey_stage),
+        driver: nonempty(t.driver),
+        product_areas: t
+            .product_areas
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect(),
+        severity: optional_enum(
+            &format!("{prefix}.severity"),
+            t.severity,
+            severity_from_proto,
+        )?,
+        sentiment: optional_enum(
+            &format!("{prefix}.sentiment"),
+            t.sentiment,
+            sentiment_from_proto,
+        )?,
+    })
+}
+
+fn optional_enum<T>(
+    field: &str,
+    raw: i32,
+    read: fn(i32) -> Option<T>,
+) -> Result<Option<T>, ValidationError> {
+    if raw == 0 {
+        return Ok(None);
+    }
+    read(raw)
+        .map(Some)
+        .ok_or_else(|| ValidationError::new(field, format!("unknown value {raw}")))
+}
+
+fn severity_from_proto(raw: i32) -> Option<Severity> {
+    match proto::Severity::try_from(raw).ok()? {
+        proto::Severity::Critical => Some(Severity::Critical),
+        proto::Severity::High => Some(Severity::High),
+        proto::Severity::Medium => Some(Severity::Medium),
+        proto::Severity::Low => Some(Severity::Low),
+        proto::Severity::Unspecified => None,
+    }
+}
+
+fn sentiment_from_proto(raw: i32) -> Option<SentimentLabel> {
+    match proto::SentimentLabel::try_from(raw).ok()? {
+        proto::SentimentLabel::Positive => Some(SentimentLabel::Positive),
+        proto::SentimentLabel::Neutral => Some(SentimentLabel::Neutral),
+        proto::SentimentLabel::Negative => Some(SentimentLabel::Negative),
+        proto::SentimentLabel::Mixed => Some(SentimentLabel::Mixed),
+        proto::SentimentLabel::Unspecified => None,
+    }
+}
+
+pub fn severity_to_proto(level: Severity) -> proto::Severity {
+    match level {
+        Severity::Critical => proto::Severity::Critical,
+        Severity::High => proto::Severity::High,
+        Severity::Medium => proto::Severity::Medium,
+        Severity::Low => proto::Severity::Low,
+    }
+}
+
+fn sentiment_to_proto(label: SentimentLabel) -> proto::SentimentLabel {
+    match label {
+        SentimentLabel::Positive => proto::SentimentLabel::Positive,
+        SentimentLabel::Neutral => proto::SentimentLabel::Neutral,
+        SentimentLabel::Negative => proto::SentimentLabel::Negative,
+        SentimentLabel::Mixed => proto::SentimentLabel::Mixed,
+    }
+}
+
+fn origin_to_proto(origin: Origin) -> proto::TagOrigin {
+    match origin {
+        Origin::Rule => proto::TagOrigin::Rule,
+        Origin::Client => proto::TagOrigin::Client,
+        Origin::Person => proto::TagOrigin::Person,
+    }
+}
+
+fn evidence(e: Vec<tags::Evidence>) -> Vec<proto::Evidence> {
+    e.into_iter()
+        .map(|e| proto::Evidence {
+            term: e.term,
+            start: e.start,
+            end: e.end,
+        })
+        .collect()
+}
+
+fn tag(t: tags::Tag) -> proto::Tag {
+    proto::Tag {
+        value: t.value,
+        confidence: t.confidence,
+        evidence: evidence(t.evidence),
+        origin: origin_to_proto(t.origin) as i32,
+        reason: t.reason,
+    }
+}
+
+pub fn tags_to_proto(t: tags::Tags) -> proto::Tags {
+    proto::Tags {
+        journey_stage: t.journey_stage.map(tag),
+        driver: t.driver.map(tag),
+        product_areas: t.product_areas.into_iter().map(tag).collect(),
+        severity: t.severity.map(tag),
+        sentiment: t.sentiment.map(|s| proto::SentimentTag {
+            score: s.score,
+            label: sentiment_to_proto(s.label) as i32,
+            confidence: s.confidence,
+            evidence: evidence(s.evidence),
+            origin: origin_to_proto(s.origin) as i32,
+        }),
+        taxonomy_version: t.taxonomy_version,
     }
 }
 
@@ -81,6 +204,7 @@ pub fn verbatim(v: model::Verbatim) -> proto::Verbatim {
             csat: v.scores.csat.map(i32::from),
             ces: v.scores.ces.map(i32::from),
         }),
+        tags: Some(tags_to_proto(v.tags)),
     }
 }
 
@@ -103,7 +227,38 @@ pub fn filter(f: Option<proto::SearchFilter>) -> Result<Filter, ValidationError>
     let mut metadata: Vec<(String, String)> = f.metadata.into_iter().collect();
     metadata.sort();
     let nonempty = |s: String| (!s.is_empty()).then_some(s);
+    let enum_names = |field: &str, raws: &[i32], name: fn(i32) -> Option<&'static str>| {
+        raws.iter()
+            .enumerate()
+            .map(|(i, &raw)| {
+                name(raw).map(str::to_string).ok_or_else(|| {
+                    ValidationError::new(format!("{field}[{i}]"), format!("unknown value {raw}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let tags = vec![
+        ("journey_stage", f.journey_stages),
+        ("driver", f.drivers),
+        ("product_area", f.product_areas),
+        (
+            "severity",
+            enum_names("filter.severities", &f.severities, |raw| {
+                severity_from_proto(raw).map(Severity::as_str)
+            })?,
+        ),
+        (
+            "sentiment",
+            enum_names("filter.sentiments", &f.sentiments, |raw| {
+                sentiment_from_proto(raw).map(SentimentLabel::as_str)
+            })?,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, values)| !values.is_empty())
+    .collect();
     Ok(Filter {
+        tags,
         sources,
         created_after: micros("filter.created_after", f.created_after)?,
         created_before: micros("filter.created_before", f.created_before)?,

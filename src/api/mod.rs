@@ -4,10 +4,12 @@
 mod convert;
 mod ingest;
 pub mod status;
+mod taxonomy;
 mod verbatims;
 
 pub use convert::timestamp;
 pub use ingest::IngestApi;
+pub use taxonomy::TaxonomyApi;
 pub use verbatims::VerbatimApi;
 
 use tonic::Request;

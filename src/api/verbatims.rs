@@ -5,8 +5,8 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::{convert, resolve_workspace};
-use crate::engine::{Engine, SearchRequest};
-use crate::model::VerbatimId;
+use crate::engine::{ClearTags, Engine, SearchRequest};
+use crate::model::{ValidationError, VerbatimId};
 use crate::proto;
 use crate::proto::verbatim_service_server::VerbatimService;
 
@@ -87,6 +87,50 @@ impl VerbatimService for VerbatimApi {
                     count,
                 })
                 .collect(),
+            tag_facets: results
+                .tag_counts
+                .into_iter()
+                .map(|(dimension, counts)| proto::DimensionFacets {
+                    dimension: dimension.to_string(),
+                    counts: counts
+                        .into_iter()
+                        .map(|(value, count)| proto::FacetCount { value, count })
+                        .collect(),
+                })
+                .collect(),
         }))
+    }
+
+    async fn update_verbatim_tags(
+        &self,
+        request: Request<proto::UpdateVerbatimTagsRequest>,
+    ) -> Result<Response<proto::Verbatim>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let id: VerbatimId = req.id.parse()?;
+        let given = convert::given_tags(req.tags.unwrap_or_default(), "tags")?;
+        let mut clear = ClearTags::default();
+        for (i, dimension) in req.clear.iter().enumerate() {
+            let flag = match dimension.as_str() {
+                "journey_stage" => &mut clear.journey_stage,
+                "driver" => &mut clear.driver,
+                "product_area" | "product_areas" => &mut clear.product_areas,
+                "severity" => &mut clear.severity,
+                "sentiment" => &mut clear.sentiment,
+                other => {
+                    return Err(ValidationError::new(
+                        format!("clear[{i}]"),
+                        format!("unknown dimension {other:?}"),
+                    )
+                    .into())
+                }
+            };
+            *flag = true;
+        }
+        let verbatim = self
+            .engine
+            .update_tags(&workspace, id, given, clear)
+            .await?;
+        Ok(Response::new(convert::verbatim(verbatim)))
     }
 }

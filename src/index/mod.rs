@@ -16,9 +16,7 @@ use tantivy::schema::{
     DateOptions, DateTimePrecision, FacetOptions, Field, IndexRecordOption, Schema,
     TextFieldIndexing, TextOptions, FAST, INDEXED, STRING,
 };
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
     doc, DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
 };
@@ -26,12 +24,14 @@ use tokio::sync::watch;
 
 use crate::model::Verbatim;
 use crate::store::StoreError;
+use crate::tagging::tags::Tags;
+use crate::text::tantivy_tokenizer::TidelineTokenizer;
 
-/// The text analyzer's name and version. Changing the analysis means changing this name, which
-/// makes every existing index rebuild itself on next open.
-pub const ANALYZER: &str = "tideline-en-v1";
+/// The text analyzer's name and version: the shared analyzer's. Changing the analysis changes
+/// this name, which makes every existing index rebuild itself on next open.
+pub const ANALYZER: &str = crate::text::ANALYZER_VERSION;
 /// The index schema's version; bump it when fields change.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +81,8 @@ pub(crate) struct Fields {
     pub customer_id: Field,
     pub account_id: Field,
     pub metadata: Field,
+    /// Facets `/{dimension}/{value}` for every tag.
+    pub tags: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -102,17 +104,44 @@ fn schema() -> (Schema, Fields) {
         customer_id: builder.add_text_field("customer_id", STRING),
         account_id: builder.add_text_field("account_id", STRING),
         metadata: builder.add_text_field("metadata", STRING),
+        tags: builder.add_facet_field("tags", FacetOptions::default()),
     };
     (builder.build(), fields)
 }
 
 fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(Stemmer::new(Language::English))
-        .build()
+    TextAnalyzer::from(TidelineTokenizer::default())
 }
+
+/// The tag facets of a verbatim: `(dimension, value)` pairs.
+pub fn tag_facets(tags: &Tags) -> Vec<(&'static str, &str)> {
+    let mut facets = Vec::new();
+    if let Some(t) = &tags.journey_stage {
+        facets.push(("journey_stage", t.value.as_str()));
+    }
+    if let Some(t) = &tags.driver {
+        facets.push(("driver", t.value.as_str()));
+    }
+    for t in &tags.product_areas {
+        facets.push(("product_area", t.value.as_str()));
+    }
+    if let Some(t) = &tags.severity {
+        facets.push(("severity", t.value.as_str()));
+    }
+    if let Some(s) = &tags.sentiment {
+        facets.push(("sentiment", s.label.as_str()));
+    }
+    facets
+}
+
+/// The tag dimensions with facets, in display order.
+pub const TAG_DIMENSIONS: [&str; 5] = [
+    "journey_stage",
+    "driver",
+    "product_area",
+    "severity",
+    "sentiment",
+];
 
 /// The searchable side of the index, shared by request handlers.
 pub struct SearchIndex {
@@ -212,6 +241,12 @@ impl SearchIndex {
         }
         for (key, value) in &v.metadata {
             doc.add_text(f.metadata, metadata_term(key, value));
+        }
+        for (dimension, value) in tag_facets(&v.tags) {
+            doc.add_facet(
+                f.tags,
+                tantivy::schema::Facet::from_path([dimension, value]),
+            );
         }
         doc
     }

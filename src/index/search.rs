@@ -24,6 +24,8 @@ pub struct Filter {
     pub customer_id: Option<String>,
     pub account_id: Option<String>,
     pub metadata: Vec<(String, String)>,
+    /// Per tag dimension (see [`super::TAG_DIMENSIONS`]), any of these values.
+    pub tags: Vec<(&'static str, Vec<String>)>,
 }
 
 /// Result order.
@@ -63,6 +65,8 @@ pub struct SearchPage {
     pub hits: Vec<Hit>,
     pub total: u64,
     pub source_counts: Vec<(Source, u64)>,
+    /// Per tag dimension, counts per value, largest first.
+    pub tag_counts: Vec<(&'static str, Vec<(String, u64)>)>,
     highlighter: Option<SnippetGenerator>,
 }
 
@@ -104,6 +108,11 @@ impl SearchIndex {
 
         let mut facets = FacetCollector::for_field("source");
         facets.add_facet(Facet::root());
+        let mut tag_facets = FacetCollector::for_field("tags");
+        for dimension in super::TAG_DIMENSIONS {
+            tag_facets.add_facet(Facet::from_path([dimension]));
+        }
+        let facets = (facets, tag_facets);
         let top = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
         let (hits, total, facet_counts) = match query.order {
             Order::Relevance => {
@@ -154,6 +163,20 @@ impl SearchIndex {
         };
         let hits = if query.limit == 0 { Vec::new() } else { hits };
 
+        let (facet_counts, tag_facet_counts) = facet_counts;
+        let tag_counts = super::TAG_DIMENSIONS
+            .into_iter()
+            .map(|dimension| {
+                let mut counts: Vec<(String, u64)> = tag_facet_counts
+                    .get(&format!("/{dimension}"))
+                    .filter_map(|(facet, count)| {
+                        facet.to_path().last().map(|v| (v.to_string(), count))
+                    })
+                    .collect();
+                counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                (dimension, counts)
+            })
+            .collect();
         let mut source_counts: Vec<(Source, u64)> = facet_counts
             .get("/")
             .filter_map(|(facet, count)| {
@@ -171,6 +194,7 @@ impl SearchIndex {
             hits,
             total: total as u64,
             source_counts,
+            tag_counts,
             highlighter,
         })
     }
@@ -241,6 +265,23 @@ impl SearchIndex {
         }
         for (key, value) in &filter.metadata {
             clauses.push((Occur::Must, term(f.metadata, &metadata_term(key, value))));
+        }
+        for (dimension, values) in &filter.tags {
+            if values.is_empty() {
+                continue;
+            }
+            let any: Vec<(Occur, Box<dyn Query>)> = values
+                .iter()
+                .map(|value| {
+                    let facet = Facet::from_path([*dimension, value.as_str()]);
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_facet(f.tags, &facet),
+                        IndexRecordOption::Basic,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         BooleanQuery::new(clauses)
     }

@@ -5,7 +5,7 @@
 //! hashtags and URLs. Each token carries its byte span in the original text, its normalised form
 //! (Unicode NFKC, lowercase, straight apostrophes) and, for words, its stem in the text's language.
 
-// pub mod pii; (TEMP)
+pub mod pii;
 mod stem;
 mod stopwords;
 pub mod tantivy_tokenizer;

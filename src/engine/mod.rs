@@ -1,5 +1,7 @@
-//! The engine: what the service does, independent of gRPC. Validates, writes to the store, makes
-//! writes durable before answering, and keeps the search index following the store.
+//! The engine: what the service does, independent of gRPC. Validates, redacts and tags, writes to
+//! the store, makes writes durable before answering, and keeps the search index following the store.
+
+pub mod taxonomies;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,12 @@ use crate::index::SearchIndex;
 use crate::model::{Micros, NewVerbatim, ValidationError, Verbatim, VerbatimId};
 use crate::pagination::{self, PageToken};
 use crate::store::{Inserted, Store};
+use crate::tagging::tags::{GivenTags, Origin, Tags};
+use crate::tagging::taxonomy::Taxonomy;
+use crate::tagging::{apply_given, tag_text, validate_given};
+use crate::text::pii;
+
+use self::taxonomies::{retag_workspace, ActiveTaxonomy, RetagJob, Taxonomies};
 
 /// How long a `wait_for_index` ingest or a deletion waits for the index before giving up.
 const INDEX_WAIT: Duration = Duration::from_secs(30);
@@ -50,6 +58,7 @@ pub struct SearchResults {
     pub next_page_token: String,
     pub total: u64,
     pub source_counts: Vec<(crate::model::Source, u64)>,
+    pub tag_counts: Vec<(&'static str, Vec<(String, u64)>)>,
 }
 
 /// The running service's state: one store, one index, one indexer.
@@ -58,6 +67,26 @@ pub struct Engine {
     store: Arc<Store>,
     index: Arc<SearchIndex>,
     indexer: tokio::sync::Mutex<Option<IndexerHandle>>,
+    taxonomies: Arc<Taxonomies>,
+}
+
+/// A text tagged without being stored.
+#[derive(Debug, Clone)]
+pub struct TaggedText {
+    /// The text as it would be stored (redacted when redaction is on).
+    pub text: String,
+    pub tags: Tags,
+    pub redacted: Vec<pii::PiiKind>,
+}
+
+/// Which tag dimensions a correction hands back to the rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClearTags {
+    pub journey_stage: bool,
+    pub driver: bool,
+    pub product_areas: bool,
+    pub severity: bool,
+    pub sentiment: bool,
 }
 
 impl Engine {
@@ -92,6 +121,7 @@ impl Engine {
             store,
             index: opened.index,
             indexer: tokio::sync::Mutex::new(Some(indexer)),
+            taxonomies: Arc::new(Taxonomies::default()),
         })
     }
 
@@ -128,34 +158,66 @@ impl Engine {
         let now = now_micros();
         let limits = self.config.verbatim_limits();
         let mut results: Vec<Option<ItemResult>> = Vec::with_capacity(items.len());
-        let mut valid = Vec::with_capacity(items.len());
-        for item in items {
+        let mut accepted = Vec::with_capacity(items.len());
+        for (position, item) in items.into_iter().enumerate() {
             match item.validate(workspace, now, limits) {
-                Ok(verbatim) => {
-                    valid.push(verbatim);
+                Ok((verbatim, given)) => {
+                    accepted.push((position, verbatim, given));
                     results.push(None);
                 }
                 Err(err) => results.push(Some(Err(err))),
             }
         }
-        if !valid.is_empty() {
+        if !accepted.is_empty() {
             let store = self.store.clone();
+            let taxonomies = self.taxonomies.clone();
+            let redact = self.config.tagging.redact_pii;
             let ws = workspace.to_string();
-            let inserted =
-                tokio::task::spawn_blocking(move || store.insert_batch(&ws, &valid)).await??;
+            let (written, rejected) = tokio::task::spawn_blocking(move || -> Result<_> {
+                let active = taxonomies.get(&store, &ws)?;
+                let mut ready = Vec::with_capacity(accepted.len());
+                let mut positions = Vec::with_capacity(accepted.len());
+                let mut rejected = Vec::new();
+                for (position, mut verbatim, given) in accepted {
+                    if let Err(err) = validate_given(&active.taxonomy, &given) {
+                        rejected.push((position, err));
+                        continue;
+                    }
+                    if redact {
+                        verbatim.text = pii::redact(&verbatim.text).text;
+                    }
+                    verbatim.tags = tag_text(
+                        &active.taxonomy,
+                        active.version,
+                        &verbatim.text,
+                        &given,
+                        Origin::Client,
+                    );
+                    ready.push(verbatim);
+                    positions.push(position);
+                }
+                let inserted = store.insert_batch(&ws, &ready)?;
+                Ok((
+                    positions.into_iter().zip(inserted).collect::<Vec<_>>(),
+                    rejected,
+                ))
+            })
+            .await??;
             self.store.flush().await?;
-            let newest = inserted
+            let newest = written
                 .iter()
-                .map(|i| match i {
+                .map(|(_, i)| match i {
                     Inserted::Created(seq) | Inserted::Duplicate(seq) => *seq,
                 })
                 .max()
                 .unwrap_or(0);
-            let mut inserted = inserted.into_iter();
-            for slot in results.iter_mut().filter(|r| r.is_none()) {
-                *slot = inserted.next().map(Ok);
+            for (position, inserted) in written {
+                results[position] = Some(Ok(inserted));
             }
-            if wait_for_index {
+            for (position, err) in rejected {
+                results[position] = Some(Err(err));
+            }
+            if wait_for_index && newest > 0 {
                 self.wait_searchable(newest).await?;
             }
         }
@@ -258,7 +320,152 @@ impl Engine {
             next_page_token,
             total: page.total,
             source_counts: page.source_counts,
+            tag_counts: page.tag_counts,
         })
+    }
+
+    /// Tags a text as ingest would, without storing it.
+    pub async fn tag_text(
+        &self,
+        workspace: &str,
+        text: String,
+        language: String,
+        given: GivenTags,
+    ) -> Result<TaggedText> {
+        let item = NewVerbatim {
+            text,
+            language,
+            tags: Ok(given),
+            ..Default::default()
+        };
+        let (verbatim, given) =
+            item.validate(workspace, now_micros(), self.config.verbatim_limits())?;
+        let store = self.store.clone();
+        let taxonomies = self.taxonomies.clone();
+        let redact = self.config.tagging.redact_pii;
+        let ws = workspace.to_string();
+        tokio::task::spawn_blocking(move || -> Result<TaggedText> {
+            let active = taxonomies.get(&store, &ws)?;
+            validate_given(&active.taxonomy, &given)?;
+            let (text, redacted) = if redact {
+                let r = pii::redact(&verbatim.text);
+                (r.text, r.found.into_iter().map(|(kind, _)| kind).collect())
+            } else {
+                (verbatim.text, Vec::new())
+            };
+            let tags = tag_text(
+                &active.taxonomy,
+                active.version,
+                &text,
+                &given,
+                Origin::Client,
+            );
+            Ok(TaggedText {
+                text,
+                tags,
+                redacted,
+            })
+        })
+        .await?
+    }
+
+    /// A person's correction of a verbatim's tags; `clear` hands dimensions back to the rules.
+    pub async fn update_tags(
+        &self,
+        workspace: &str,
+        id: VerbatimId,
+        given: GivenTags,
+        clear: ClearTags,
+    ) -> Result<Verbatim> {
+        let store = self.store.clone();
+        let taxonomies = self.taxonomies.clone();
+        let ws = workspace.to_string();
+        let updated = tokio::task::spawn_blocking(move || -> Result<Option<Verbatim>> {
+            let active = taxonomies.get(&store, &ws)?;
+            validate_given(&active.taxonomy, &given)?;
+            let mut out = store.update(&ws, &[id.0], |verbatim| {
+                let fresh = tag_text(
+                    &active.taxonomy,
+                    active.version,
+                    &verbatim.text,
+                    &GivenTags::default(),
+                    Origin::Rule,
+                );
+                let mut tags = verbatim.tags.clone();
+                if clear.journey_stage {
+                    tags.journey_stage = fresh.journey_stage.clone();
+                }
+                if clear.driver {
+                    tags.driver = fresh.driver.clone();
+                }
+                if clear.product_areas {
+                    tags.product_areas = fresh.product_areas.clone();
+                }
+                if clear.severity {
+                    tags.severity = fresh.severity.clone();
+                }
+                if clear.sentiment {
+                    tags.sentiment = fresh.sentiment.clone();
+                }
+                apply_given(&mut tags, &given, Origin::Person);
+                let changed = tags != verbatim.tags;
+                verbatim.tags = tags;
+                changed
+            })?;
+            Ok(out.pop().flatten())
+        })
+        .await??
+        .ok_or_else(|| Error::NotFound {
+            what: format!("verbatim {id}"),
+        })?;
+        self.store.flush().await?;
+        Ok(updated)
+    }
+
+    /// The workspace's taxonomy in force and the latest re-tagging job.
+    pub async fn taxonomy(
+        &self,
+        workspace: &str,
+    ) -> Result<(Arc<ActiveTaxonomy>, Option<Arc<RetagJob>>)> {
+        let store = self.store.clone();
+        let taxonomies = self.taxonomies.clone();
+        let ws = workspace.to_string();
+        let active = tokio::task::spawn_blocking(move || taxonomies.get(&store, &ws)).await??;
+        Ok((active, self.taxonomies.job(workspace)))
+    }
+
+    /// Validates and stores a new taxonomy version, then re-tags the workspace in the background.
+    /// A refused taxonomy changes nothing.
+    pub async fn update_taxonomy(
+        &self,
+        workspace: &str,
+        toml: String,
+    ) -> Result<(Arc<ActiveTaxonomy>, Arc<RetagJob>)> {
+        let taxonomy =
+            Taxonomy::parse(&toml).map_err(|e| ValidationError::new("toml", e.to_string()))?;
+        let store = self.store.clone();
+        let taxonomies = self.taxonomies.clone();
+        let ws = workspace.to_string();
+        let active =
+            tokio::task::spawn_blocking(move || taxonomies.replace(&store, &ws, taxonomy, toml))
+                .await??;
+        self.store.flush().await?;
+        let job = self.taxonomies.start_job(workspace, active.version);
+        tracing::info!(
+            workspace,
+            version = active.version,
+            "taxonomy updated; re-tagging"
+        );
+        let (store, ws, running_job, running_active) = (
+            self.store.clone(),
+            workspace.to_string(),
+            job.clone(),
+            active.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            retag_workspace(&store, &ws, &running_active, &running_job)
+        });
+        Ok((active, job))
     }
 
     /// Number of verbatims stored in a workspace.
