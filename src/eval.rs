@@ -160,10 +160,41 @@ pub struct SentimentEval {
     pub seconds: f64,
 }
 
-/// Scores every row's text and compares with its label (positive / neutral / negative; a Mixed
-/// prediction counts as negative).
-pub fn sentiment(path: &Path, text_col: &str, label_col: &str) -> Result<SentimentEval, EvalError> {
-    let rows = read_labelled(path, text_col, label_col)?;
+/// How a label column reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKind {
+    /// "positive" / "neutral" / "negative".
+    Names,
+    /// Star ratings 1–5: 1–2 negative, 3 neutral, 4–5 positive.
+    Rating,
+}
+
+fn rating_label(rating: &str) -> Option<&'static str> {
+    match rating.trim().parse::<f64>().ok()? {
+        r if r <= 2.0 => Some("negative"),
+        r if r < 4.0 => Some("neutral"),
+        _ => Some("positive"),
+    }
+}
+
+/// Scores every row's text and compares with its label (a Mixed prediction counts as negative).
+pub fn sentiment(
+    path: &Path,
+    text_col: &str,
+    label_col: &str,
+    kind: LabelKind,
+) -> Result<SentimentEval, EvalError> {
+    let mut rows = read_labelled(path, text_col, label_col)?;
+    if kind == LabelKind::Rating {
+        rows.retain_mut(|(_, label)| match rating_label(label) {
+            Some(name) => {
+                *label = name.to_string();
+                true
+            }
+            None => false,
+        });
+    }
+    rows.retain(|(text, _)| !text.trim().is_empty());
     let started = Instant::now();
     let mut confusion = Confusion::default();
     for (text, gold) in &rows {

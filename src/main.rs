@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tideline::config::{Config, ConfigArgs};
+use tideline::eval::LabelKind;
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +37,9 @@ enum EvalCommand {
         text_col: String,
         #[arg(long, default_value = "label")]
         label_col: String,
+        /// The label column holds 1-5 star ratings (1-2 negative, 3 neutral, 4-5 positive).
+        #[arg(long)]
+        rating: bool,
     },
 }
 
@@ -69,8 +73,14 @@ fn main() -> anyhow::Result<()> {
             file,
             text_col,
             label_col,
+            rating,
         }) => {
-            let result = tideline::eval::sentiment(&file, &text_col, &label_col)?;
+            let kind = if rating {
+                LabelKind::Rating
+            } else {
+                LabelKind::Names
+            };
+            let result = tideline::eval::sentiment(&file, &text_col, &label_col, kind)?;
             println!("sentiment on {}", file.display());
             print!("{}", result.confusion.report(&result.gold_labels));
             println!(

@@ -350,6 +350,31 @@ mod tests {
     }
 
     #[test]
+    fn every_severity_rule_of_the_default_taxonomy_fires_on_its_own_phrases() {
+        let taxonomy = Taxonomy::default_saas();
+        for (i, def) in taxonomy.file.severity_rules.iter().enumerate() {
+            let rule = &taxonomy.severity_rules[i];
+            for phrase in def.include.iter().filter(|p| !p.starts_with("re:")).take(3) {
+                let text = format!("update on account 42: {phrase}");
+                let tag = tag_text(&taxonomy, 1, &text, &GivenTags::default(), Origin::Rule)
+                    .severity
+                    .unwrap();
+                let level = Severity::parse(&tag.value).unwrap();
+                assert!(
+                    level <= rule.level,
+                    "{text:?} gave {level:?}, rule {} is {:?}",
+                    rule.id,
+                    rule.level
+                );
+                if level == rule.level && !tag.reason.contains(&rule.id) {
+                    // Another rule of the same level matched first; it must still be a rule.
+                    assert!(tag.reason.starts_with("rule "), "{text:?}: {}", tag.reason);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn severity_without_rules_follows_sentiment_strength() {
         assert_eq!(
             severity_of("the export is terrible, awful and useless, I hate it").0,
