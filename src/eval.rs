@@ -1,7 +1,7 @@
 //! Evaluation commands: score the analysers against labelled corpora and print what a reviewer
 //! needs (accuracy, macro-F1, the confusion matrix).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -237,5 +237,225 @@ mod tests {
         let f_b = c.scores("b").2;
         assert!((c.macro_f1(&labels) - (f + f_b) / 2.0).abs() < 1e-9);
         assert!(c.report(&labels).contains("accuracy 0.625"));
+    }
+}
+
+/// Normalised mutual information (arithmetic mean of entropies, as scikit-learn's default).
+pub fn nmi(gold: &[usize], predicted: &[usize]) -> f64 {
+    let n = gold.len() as f64;
+    if gold.is_empty() {
+        return 0.0;
+    }
+    let mut joint: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut g: HashMap<usize, f64> = HashMap::new();
+    let mut p: HashMap<usize, f64> = HashMap::new();
+    for (&a, &b) in gold.iter().zip(predicted) {
+        *joint.entry((a, b)).or_default() += 1.0;
+        *g.entry(a).or_default() += 1.0;
+        *p.entry(b).or_default() += 1.0;
+    }
+    let entropy =
+        |m: &HashMap<usize, f64>| -m.values().map(|&c| (c / n) * (c / n).ln()).sum::<f64>();
+    let mi: f64 = joint
+        .iter()
+        .map(|(&(a, b), &c)| (c / n) * ((c * n) / (g[&a] * p[&b])).ln())
+        .sum();
+    let (hg, hp) = (entropy(&g), entropy(&p));
+    if hg + hp == 0.0 {
+        1.0
+    } else {
+        (2.0 * mi / (hg + hp)).max(0.0)
+    }
+}
+
+/// Adjusted Rand index.
+pub fn ari(gold: &[usize], predicted: &[usize]) -> f64 {
+    let comb2 = |x: f64| x * (x - 1.0) / 2.0;
+    let mut joint: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut g: HashMap<usize, f64> = HashMap::new();
+    let mut p: HashMap<usize, f64> = HashMap::new();
+    for (&a, &b) in gold.iter().zip(predicted) {
+        *joint.entry((a, b)).or_default() += 1.0;
+        *g.entry(a).or_default() += 1.0;
+        *p.entry(b).or_default() += 1.0;
+    }
+    let index: f64 = joint.values().map(|&c| comb2(c)).sum();
+    let sum_g: f64 = g.values().map(|&c| comb2(c)).sum();
+    let sum_p: f64 = p.values().map(|&c| comb2(c)).sum();
+    let expected = sum_g * sum_p / comb2(gold.len() as f64);
+    let max = (sum_g + sum_p) / 2.0;
+    if max == expected {
+        1.0
+    } else {
+        (index - expected) / (max - expected)
+    }
+}
+
+/// Accuracy under the best one-to-one matching of predicted to gold clusters (Hungarian).
+pub fn matched_accuracy(gold: &[usize], predicted: &[usize]) -> f64 {
+    let gold_ids: Vec<usize> = {
+        let mut v = gold.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let pred_ids: Vec<usize> = {
+        let mut v = predicted.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let size = gold_ids.len().max(pred_ids.len());
+    let mut counts = vec![vec![0i64; size]; size];
+    for (a, b) in gold.iter().zip(predicted) {
+        let i = pred_ids.binary_search(b).expect("present");
+        let j = gold_ids.binary_search(a).expect("present");
+        counts[i][j] += 1;
+    }
+    let max = counts.iter().flatten().copied().max().unwrap_or(0);
+    let cost: Vec<Vec<i64>> = counts
+        .iter()
+        .map(|r| r.iter().map(|&c| max - c).collect())
+        .collect();
+    let assignment = hungarian(&cost);
+    let matched: i64 = assignment
+        .iter()
+        .enumerate()
+        .map(|(i, &j)| counts[i][j])
+        .sum();
+    matched as f64 / gold.len().max(1) as f64
+}
+
+/// Minimum-cost perfect matching of a square matrix (Kuhn–Munkres, O(n³)); row i → column.
+fn hungarian(cost: &[Vec<i64>]) -> Vec<usize> {
+    let n = cost.len();
+    let inf = i64::MAX / 4;
+    let (mut u, mut v) = (vec![0i64; n + 1], vec![0i64; n + 1]);
+    let (mut p, mut way) = (vec![0usize; n + 1], vec![0usize; n + 1]);
+    for i in 1..=n {
+        p[0] = i;
+        let mut j0 = 0;
+        let mut minv = vec![inf; n + 1];
+        let mut used = vec![false; n + 1];
+        loop {
+            used[j0] = true;
+            let i0 = p[j0];
+            let mut delta = inf;
+            let mut j1 = 0;
+            for j in 1..=n {
+                if !used[j] {
+                    let cur = cost[i0 - 1][j - 1] - u[i0] - v[j];
+                    if cur < minv[j] {
+                        minv[j] = cur;
+                        way[j] = j0;
+                    }
+                    if minv[j] < delta {
+                        delta = minv[j];
+                        j1 = j;
+                    }
+                }
+            }
+            for j in 0..=n {
+                if used[j] {
+                    u[p[j]] += delta;
+                    v[j] -= delta;
+                } else {
+                    minv[j] -= delta;
+                }
+            }
+            j0 = j1;
+            if p[j0] == 0 {
+                break;
+            }
+        }
+        loop {
+            let j1 = way[j0];
+            p[j0] = p[j1];
+            j0 = j1;
+            if j0 == 0 {
+                break;
+            }
+        }
+    }
+    let mut assignment = vec![0; n];
+    for j in 1..=n {
+        if p[j] > 0 {
+            assignment[p[j] - 1] = j - 1;
+        }
+    }
+    assignment
+}
+
+/// The clustering evaluation's outcome.
+pub struct ClusterEval {
+    pub rows: usize,
+    pub nmi: f64,
+    pub ari: f64,
+    pub accuracy: f64,
+    pub coverage: f64,
+    pub themes: usize,
+    pub seconds: f64,
+}
+
+/// Clusters every row's text (fixed `k`, or chosen automatically) and compares with the labels.
+/// Timing covers analysis, TF-IDF and clustering, not reading the file.
+pub fn clusters(
+    path: &Path,
+    text_col: &str,
+    label_col: &str,
+    k: Option<usize>,
+) -> Result<ClusterEval, EvalError> {
+    let rows = read_labelled(path, text_col, label_col)?;
+    let mut label_ids: HashMap<String, usize> = HashMap::new();
+    let gold: Vec<usize> = rows
+        .iter()
+        .map(|(_, l)| {
+            let next = label_ids.len();
+            *label_ids.entry(l.clone()).or_insert(next)
+        })
+        .collect();
+    let started = Instant::now();
+    let docs: Vec<_> = rows
+        .iter()
+        .map(|(t, _)| crate::themes::tfidf::features(t, crate::text::StemLanguage::English, true))
+        .collect();
+    let params = crate::themes::ThemeParams {
+        k,
+        ..Default::default()
+    };
+    let fitted = crate::themes::fit(&docs, &params);
+    let seconds = started.elapsed().as_secs_f64();
+    let predicted = fitted.clusters.assignment.clone();
+    let themes = {
+        let mut v = predicted.clone();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    };
+    Ok(ClusterEval {
+        rows: rows.len(),
+        nmi: nmi(&gold, &predicted),
+        ari: ari(&gold, &predicted),
+        accuracy: matched_accuracy(&gold, &predicted),
+        coverage: 1.0,
+        themes,
+        seconds,
+    })
+}
+
+#[cfg(test)]
+mod cluster_metric_tests {
+    use super::*;
+
+    #[test]
+    fn metrics_on_known_partitions() {
+        let gold = [0, 0, 0, 1, 1, 1];
+        assert!((nmi(&gold, &[5, 5, 5, 9, 9, 9]) - 1.0).abs() < 1e-9);
+        assert!((ari(&gold, &[1, 1, 1, 0, 0, 0]) - 1.0).abs() < 1e-9);
+        assert!((matched_accuracy(&gold, &[1, 1, 0, 0, 0, 0]) - 5.0 / 6.0).abs() < 1e-9);
+        // scikit-learn: normalized_mutual_info_score([0,0,0,1,1,1],[0,0,1,1,2,2]) = 0.5158...
+        assert!((nmi(&gold, &[0, 0, 1, 1, 2, 2]) - 0.515_803).abs() < 1e-4);
+        // adjusted_rand_score([0,0,0,1,1,1],[0,0,1,1,2,2]) = 0.2424...
+        assert!((ari(&gold, &[0, 0, 1, 1, 2, 2]) - 0.242_424).abs() < 1e-4);
     }
 }

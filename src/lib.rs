@@ -8,6 +8,7 @@
 //! - [`tagging`]: taxonomy, rule matcher, sentiment, severity.
 //! - [`eval`]: evaluation commands against labelled corpora.
 //! - [`text`]: the one versioned analyzer (tokens, negations, units, emoji, stems) and PII redaction.
+//! - [`themes`]: TF-IDF, spherical k-means, theme labels and identity.
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
@@ -28,6 +29,7 @@ pub mod server;
 pub mod store;
 pub mod tagging;
 pub mod text;
+pub mod themes;
 
 pub use error::{Error, Result};
 

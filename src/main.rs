@@ -41,6 +41,17 @@ enum EvalCommand {
         #[arg(long)]
         rating: bool,
     },
+    /// Themes: NMI, ARI, matched accuracy, coverage, number of themes, elapsed time.
+    Clusters {
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "text")]
+        text_col: String,
+        #[arg(long, default_value = "label")]
+        label_col: String,
+        /// Number of themes; chosen automatically when absent.
+        #[arg(long)]
+        k: Option<usize>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,6 +80,15 @@ fn main() -> anyhow::Result<()> {
             )?;
             println!("index rebuilt up to store sequence {count}");
         }
+        Command::Eval(EvalCommand::Clusters {
+            file,
+            text_col,
+            label_col,
+            k,
+        }) => {
+            let result = tideline::eval::clusters(&file, &text_col, &label_col, k)?;
+            print_cluster_eval(&file, k, &result);
+        }
         Command::Eval(EvalCommand::Sentiment {
             file,
             text_col,
@@ -91,4 +111,19 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_cluster_eval(file: &std::path::Path, k: Option<usize>, e: &tideline::eval::ClusterEval) {
+    println!(
+        "clusters on {} (k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} elapsed {:.2} s",
+        file.display(),
+        k.map_or("auto".to_string(), |k| k.to_string()),
+        e.rows,
+        e.themes,
+        e.nmi,
+        e.ari,
+        e.accuracy,
+        e.coverage,
+        e.seconds
+    );
 }

@@ -1,0 +1,312 @@
+//! Spherical k-means on sparse unit rows: k-means++ seeding, several restarts (the best total
+//! cosine similarity wins), dense centroids in `ndarray`. Deterministic for a given seed.
+
+use ndarray::{Array2, ArrayView1};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::tfidf::SparseRow;
+
+/// Clustering parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KMeansParams {
+    pub k: usize,
+    pub restarts: usize,
+    pub max_iterations: usize,
+    pub seed: u64,
+}
+
+/// A clustering: an assignment per row, unit centroids (k × features), and each row's cosine
+/// similarity to its centroid.
+#[derive(Debug, Clone)]
+pub struct Clusters {
+    pub assignment: Vec<usize>,
+    pub similarity: Vec<f32>,
+    /// Row-major k × features, each row unit length.
+    pub centroids: Array2<f32>,
+    /// Sum of similarities: higher is better.
+    pub objective: f32,
+}
+
+/// Cosine similarity of a sparse unit row with a dense unit vector.
+pub fn dot(row: &SparseRow, dense: ArrayView1<'_, f32>) -> f32 {
+    row.iter().map(|&(i, w)| w * dense[i as usize]).sum()
+}
+
+/// Similarity of a row to every centroid, using the transposed centroid matrix (features × k) so
+/// each feature touches k contiguous values.
+fn similarities(row: &SparseRow, transposed: &Array2<f32>, out: &mut [f32]) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    for &(i, w) in row {
+        let column = transposed.row(i as usize);
+        let column = column.as_slice().expect("standard layout");
+        for (o, c) in out.iter_mut().zip(column) {
+            *o += w * c;
+        }
+    }
+}
+
+fn argmax(values: &[f32]) -> (usize, f32) {
+    values.iter().enumerate().fold(
+        (0, f32::MIN),
+        |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+    )
+}
+
+/// Runs spherical k-means `params.restarts` times (in parallel on up to two threads) and keeps
+/// the best. `rows` must be unit length; empty rows are assigned but do not move centroids.
+pub fn cluster(rows: &[SparseRow], dims: usize, params: KMeansParams) -> Clusters {
+    let k = params.k.clamp(1, rows.len().max(1));
+    let restarts = params.restarts.max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(2)
+        .min(restarts);
+    let runs: Vec<Clusters> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..restarts)
+                        .step_by(threads)
+                        .map(|r| {
+                            run_once(
+                                rows,
+                                dims,
+                                k,
+                                params.max_iterations,
+                                params.seed.wrapping_add(r as u64 * 7919),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("k-means thread"))
+            .collect()
+    });
+    runs.into_iter()
+        .max_by(|a, b| a.objective.total_cmp(&b.objective))
+        .expect("at least one run")
+}
+
+fn run_once(
+    rows: &[SparseRow],
+    dims: usize,
+    k: usize,
+    max_iterations: usize,
+    seed: u64,
+) -> Clusters {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut centroids = seed_plus_plus(rows, dims, k, &mut rng);
+    let n = rows.len();
+    let mut assignment = vec![usize::MAX; n];
+    let mut similarity = vec![0.0f32; n];
+    let mut scores = vec![0.0f32; k];
+    for _ in 0..max_iterations.max(1) {
+        let transposed = centroids.t().as_standard_layout().into_owned();
+        let mut changed = 0usize;
+        for (r, row) in rows.iter().enumerate() {
+            similarities(row, &transposed, &mut scores);
+            let (best, sim) = argmax(&scores);
+            if assignment[r] != best {
+                changed += 1;
+                assignment[r] = best;
+            }
+            similarity[r] = sim;
+        }
+        centroids = recompute(rows, dims, k, &assignment, &similarity);
+        if changed * 1000 <= n {
+            break;
+        }
+    }
+    let objective = similarity.iter().sum();
+    Clusters {
+        assignment,
+        similarity,
+        centroids,
+        objective,
+    }
+}
+
+/// Mean of each cluster's rows, normalised. An empty cluster takes the worst-fitting row.
+fn recompute(
+    rows: &[SparseRow],
+    dims: usize,
+    k: usize,
+    assignment: &[usize],
+    similarity: &[f32],
+) -> Array2<f32> {
+    let mut centroids = Array2::<f32>::zeros((k, dims));
+    let mut sizes = vec![0usize; k];
+    for (row, &c) in rows.iter().zip(assignment) {
+        sizes[c] += 1;
+        let mut centroid = centroids.row_mut(c);
+        for &(i, w) in row {
+            centroid[i as usize] += w;
+        }
+    }
+    let mut worst: Vec<usize> = (0..rows.len()).filter(|&r| !rows[r].is_empty()).collect();
+    worst.sort_by(|&a, &b| similarity[a].total_cmp(&similarity[b]));
+    let mut donors = worst.into_iter();
+    for (c, &size) in sizes.iter().enumerate() {
+        if size == 0 {
+            if let Some(r) = donors.next() {
+                let mut centroid = centroids.row_mut(c);
+                for &(i, w) in &rows[r] {
+                    centroid[i as usize] = w;
+                }
+            }
+        }
+        let mut centroid = centroids.row_mut(c);
+        let norm = centroid.dot(&centroid).sqrt();
+        if norm > 0.0 {
+            centroid /= norm;
+        }
+    }
+    centroids
+}
+
+/// k-means++ seeding with cosine distance.
+fn seed_plus_plus(rows: &[SparseRow], dims: usize, k: usize, rng: &mut StdRng) -> Array2<f32> {
+    let candidates: Vec<usize> = (0..rows.len()).filter(|&r| !rows[r].is_empty()).collect();
+    let mut centroids = Array2::<f32>::zeros((k, dims));
+    if candidates.is_empty() {
+        return centroids;
+    }
+    let set = |centroids: &mut Array2<f32>, c: usize, r: usize| {
+        for &(i, w) in &rows[r] {
+            centroids[[c, i as usize]] = w;
+        }
+    };
+    let first = candidates[rng.gen_range(0..candidates.len())];
+    set(&mut centroids, 0, first);
+    let mut distance: Vec<f32> = candidates
+        .iter()
+        .map(|&r| (1.0 - dot(&rows[r], centroids.row(0))).max(0.0))
+        .collect();
+    // Greedy k-means++: sample a few candidates per step and keep the one that lowers the
+    // potential most (as scikit-learn does), which gives markedly better starts.
+    let tries = 2 + (k as f32).ln().floor() as usize;
+    let mut dense = vec![0.0f32; dims];
+    let mut trial = vec![0.0f32; candidates.len()];
+    let mut best_distance = vec![0.0f32; candidates.len()];
+    for c in 1..k {
+        let total: f32 = distance.iter().map(|d| d * d).sum();
+        let mut best: Option<(f32, usize)> = None;
+        for _ in 0..tries {
+            let pick = if total <= 0.0 {
+                rng.gen_range(0..candidates.len())
+            } else {
+                let mut target = rng.gen::<f32>() * total;
+                distance
+                    .iter()
+                    .position(|d| {
+                        target -= d * d;
+                        target <= 0.0
+                    })
+                    .unwrap_or(candidates.len() - 1)
+            };
+            let row = &rows[candidates[pick]];
+            for &(i, w) in row {
+                dense[i as usize] = w;
+            }
+            let mut potential = 0.0;
+            for ((t, d), &r) in trial.iter_mut().zip(&distance).zip(&candidates) {
+                let sim: f32 = rows[r].iter().map(|&(i, w)| w * dense[i as usize]).sum();
+                *t = d.min((1.0 - sim).max(0.0));
+                potential += *t * *t;
+            }
+            for &(i, _) in row {
+                dense[i as usize] = 0.0;
+            }
+            if best.is_none_or(|b| potential < b.0) {
+                best = Some((potential, pick));
+                std::mem::swap(&mut trial, &mut best_distance);
+            }
+        }
+        let (_, pick) = best.expect("at least one try");
+        set(&mut centroids, c, candidates[pick]);
+        std::mem::swap(&mut distance, &mut best_distance);
+    }
+    centroids
+}
+
+/// Simplified silhouette (each row against its own and its nearest other centroid), averaged;
+/// a cheap guide for choosing k. In [-1, 1]; higher is better.
+pub fn simplified_silhouette(rows: &[SparseRow], clusters: &Clusters) -> f32 {
+    let k = clusters.centroids.nrows();
+    if k < 2 {
+        return 0.0;
+    }
+    let transposed = clusters.centroids.t().as_standard_layout().into_owned();
+    let mut scores = vec![0.0f32; k];
+    let mut total = 0.0;
+    let mut counted = 0usize;
+    for (r, row) in rows.iter().enumerate() {
+        if row.is_empty() {
+            continue;
+        }
+        similarities(row, &transposed, &mut scores);
+        let own = clusters.assignment[r];
+        let a = 1.0 - scores[own];
+        let b = scores
+            .iter()
+            .enumerate()
+            .filter(|&(c, _)| c != own)
+            .map(|(_, s)| 1.0 - s)
+            .fold(f32::MAX, f32::min);
+        let denominator = a.max(b);
+        if denominator > 0.0 {
+            total += (b - a) / denominator;
+        }
+        counted += 1;
+    }
+    total / counted.max(1) as f32
+}
+
+/// The nearest centroid of a row and its similarity.
+pub fn nearest(row: &SparseRow, centroids: &Array2<f32>) -> Option<(usize, f32)> {
+    (0..centroids.nrows())
+        .map(|c| (c, dot(row, centroids.row(c))))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(entries: &[(u32, f32)]) -> SparseRow {
+        let mut r = entries.to_vec();
+        super::super::tfidf::normalize(&mut r);
+        r
+    }
+
+    #[test]
+    fn separates_obvious_groups_and_is_deterministic() {
+        let mut rows = Vec::new();
+        for i in 0..30 {
+            let jitter = (i % 5) as f32 * 0.05;
+            rows.push(row(&[(0, 1.0), (1, 0.5 + jitter)]));
+            rows.push(row(&[(2, 1.0), (3, 0.5 + jitter)]));
+            rows.push(row(&[(4, 1.0), (5, 0.5 + jitter)]));
+        }
+        let params = KMeansParams {
+            k: 3,
+            restarts: 3,
+            max_iterations: 20,
+            seed: 1,
+        };
+        let a = cluster(&rows, 6, params);
+        let b = cluster(&rows, 6, params);
+        assert_eq!(a.assignment, b.assignment);
+        for group in 0..3 {
+            let first = a.assignment[group];
+            assert!((0..30).all(|i| a.assignment[i * 3 + group] == first));
+        }
+        let distinct: std::collections::HashSet<_> = a.assignment.iter().collect();
+        assert_eq!(distinct.len(), 3);
+        assert!(simplified_silhouette(&rows, &a) > 0.8);
+    }
+}
