@@ -122,6 +122,9 @@ pub struct Verbatim {
     pub scores: Scores,
     #[serde(default)]
     pub tags: Tags,
+    /// The theme it belongs to (`TH-0001`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
 }
 
 impl Default for NewVerbatim {
@@ -283,6 +286,7 @@ impl NewVerbatim {
             metadata: self.metadata,
             scores,
             tags: Tags::default(),
+            theme: None,
         };
         Ok((verbatim, given))
     }

@@ -12,17 +12,19 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 
-use crate::api::{status::message_limit_text, IngestApi, TaxonomyApi, VerbatimApi};
+use crate::api::{status::message_limit_text, IngestApi, TaxonomyApi, ThemeApi, VerbatimApi};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::proto;
 use crate::proto::ingest_service_server::IngestServiceServer;
 use crate::proto::taxonomy_service_server::TaxonomyServiceServer;
+use crate::proto::theme_service_server::ThemeServiceServer;
 use crate::proto::verbatim_service_server::VerbatimServiceServer;
 
 /// Names of the services this server registers, for health reporting.
-const SERVICE_NAMES: [&str; 3] = [
+const SERVICE_NAMES: [&str; 4] = [
+    "tideline.v1.ThemeService",
     "tideline.v1.IngestService",
     "tideline.v1.VerbatimService",
     "tideline.v1.TaxonomyService",
@@ -75,6 +77,10 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message);
 
+    let themes = ThemeServiceServer::new(ThemeApi::new(engine.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
+
     let (stop, stopped) = oneshot::channel::<()>();
     let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
@@ -89,7 +95,8 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .add_service(reflection_v1alpha)
         .add_service(ingest)
         .add_service(verbatims)
-        .add_service(taxonomy);
+        .add_service(taxonomy)
+        .add_service(themes);
     let serve = tokio::spawn(router.serve_with_incoming_shutdown(
         TcpListenerStream::new(listener),
         async {

@@ -6,6 +6,7 @@
 //! - `idempotency`: `{workspace}\0{source code}{external_id}` → `seq` (u64 be)
 //! - `changes`: `{seq:u64 be}` → JSON [`Change`]; trimmed once the index has committed past it
 //! - `taxonomies`: `{workspace}\0` → JSON [`StoredTaxonomy`]
+//! - `docs`: `{workspace}\0{kind}\0{name}` → JSON (themes, theme models, counters)
 //! - `meta`: `schema_version`, `last_seq`
 //!
 //! Writes are serialised by one lock so sequence numbers commit in order, which is what lets the
@@ -69,6 +70,7 @@ pub struct Store {
     changes: sled::Tree,
     meta: sled::Tree,
     taxonomies: sled::Tree,
+    docs: sled::Tree,
     /// The last assigned sequence number; held while writing.
     last_seq: Mutex<u64>,
     durable: watch::Sender<u64>,
@@ -102,6 +104,7 @@ impl Store {
             idempotency: db.open_tree("idempotency")?,
             changes: db.open_tree("changes")?,
             taxonomies: db.open_tree("taxonomies")?,
+            docs: db.open_tree("docs")?,
             meta,
             db,
             last_seq: Mutex::new(last_seq),
@@ -286,6 +289,51 @@ impl Store {
         Ok(())
     }
 
+    /// A workspace-scoped document of some `kind` (e.g. themes), by name.
+    pub fn doc<T: serde::de::DeserializeOwned>(
+        &self,
+        workspace: &str,
+        kind: &str,
+        name: &str,
+    ) -> StoreResult<Option<T>> {
+        let key = doc_key(workspace, kind, name);
+        self.docs
+            .get(&key)?
+            .map(|raw| serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e)))
+            .transpose()
+    }
+
+    /// All documents of a kind in a workspace, in name order.
+    pub fn docs<T: serde::de::DeserializeOwned>(
+        &self,
+        workspace: &str,
+        kind: &str,
+    ) -> StoreResult<Vec<T>> {
+        self.docs
+            .scan_prefix(doc_key(workspace, kind, ""))
+            .map(|entry| {
+                let (key, raw) = entry?;
+                serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))
+            })
+            .collect()
+    }
+
+    /// Writes workspace-scoped documents of one kind in one batch. Not durable until [`Store::flush`].
+    pub fn put_docs<T: Serialize>(
+        &self,
+        workspace: &str,
+        kind: &str,
+        docs: &[(String, T)],
+    ) -> StoreResult<()> {
+        let mut batch = sled::Batch::default();
+        for (name, doc) in docs {
+            let value = serde_json::to_vec(doc).expect("documents serialise");
+            batch.insert(doc_key(workspace, kind, name), value);
+        }
+        self.docs.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Makes every write so far durable, then publishes the new durable sequence to followers.
     pub async fn flush(&self) -> StoreResult<()> {
         let upto = self.last_seq();
@@ -384,6 +432,14 @@ fn workspace_prefix(workspace: &str) -> Vec<u8> {
     key
 }
 
+fn doc_key(workspace: &str, kind: &str, name: &str) -> Vec<u8> {
+    let mut key = workspace_prefix(workspace);
+    key.extend_from_slice(kind.as_bytes());
+    key.push(0);
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
 fn verbatim_key(workspace: &str, seq: u64) -> Vec<u8> {
     let mut key = workspace_prefix(workspace);
     key.extend_from_slice(&seq.to_be_bytes());
@@ -455,6 +511,7 @@ mod tests {
             metadata: Default::default(),
             scores: Default::default(),
             tags: Default::default(),
+            theme: None,
         }
     }
 

@@ -208,7 +208,8 @@ async fn search_filters_and_facets_cover_every_tag_dimension() {
             "driver",
             "product_area",
             "severity",
-            "sentiment"
+            "sentiment",
+            "theme"
         ]
     );
     let areas = &all.tag_facets[2].counts;

@@ -205,6 +205,7 @@ pub fn verbatim(v: model::Verbatim) -> proto::Verbatim {
             ces: v.scores.ces.map(i32::from),
         }),
         tags: Some(tags_to_proto(v.tags)),
+        theme_id: v.theme.unwrap_or_default(),
     }
 }
 
@@ -241,6 +242,7 @@ pub fn filter(f: Option<proto::SearchFilter>) -> Result<Filter, ValidationError>
         ("journey_stage", f.journey_stages),
         ("driver", f.drivers),
         ("product_area", f.product_areas),
+        ("theme", f.theme_ids),
         (
             "severity",
             enum_names("filter.severities", &f.severities, |raw| {

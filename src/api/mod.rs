@@ -5,11 +5,13 @@ mod convert;
 mod ingest;
 pub mod status;
 mod taxonomy;
+mod themes;
 mod verbatims;
 
 pub use convert::timestamp;
 pub use ingest::IngestApi;
 pub use taxonomy::TaxonomyApi;
+pub use themes::ThemeApi;
 pub use verbatims::VerbatimApi;
 
 use tonic::Request;

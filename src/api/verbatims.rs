@@ -67,38 +67,7 @@ impl VerbatimService for VerbatimApi {
                 page_token: req.page_token,
             })
             .await?;
-        Ok(Response::new(proto::SearchVerbatimsResponse {
-            hits: results
-                .hits
-                .into_iter()
-                .map(|hit| proto::SearchHit {
-                    verbatim: Some(convert::verbatim(hit.verbatim)),
-                    score: hit.score,
-                    snippet: hit.snippet,
-                })
-                .collect(),
-            next_page_token: results.next_page_token,
-            total_size: results.total,
-            source_facets: results
-                .source_counts
-                .into_iter()
-                .map(|(source, count)| proto::FacetCount {
-                    value: convert::source_name(source),
-                    count,
-                })
-                .collect(),
-            tag_facets: results
-                .tag_counts
-                .into_iter()
-                .map(|(dimension, counts)| proto::DimensionFacets {
-                    dimension: dimension.to_string(),
-                    counts: counts
-                        .into_iter()
-                        .map(|(value, count)| proto::FacetCount { value, count })
-                        .collect(),
-                })
-                .collect(),
-        }))
+        Ok(Response::new(results_to_proto(results)))
     }
 
     async fn update_verbatim_tags(
@@ -132,5 +101,43 @@ impl VerbatimService for VerbatimApi {
             .update_tags(&workspace, id, given, clear)
             .await?;
         Ok(Response::new(convert::verbatim(verbatim)))
+    }
+}
+
+/// A page of search results as the API returns it.
+pub(super) fn results_to_proto(
+    results: crate::engine::SearchResults,
+) -> proto::SearchVerbatimsResponse {
+    proto::SearchVerbatimsResponse {
+        hits: results
+            .hits
+            .into_iter()
+            .map(|hit| proto::SearchHit {
+                verbatim: Some(convert::verbatim(hit.verbatim)),
+                score: hit.score,
+                snippet: hit.snippet,
+            })
+            .collect(),
+        next_page_token: results.next_page_token,
+        total_size: results.total,
+        source_facets: results
+            .source_counts
+            .into_iter()
+            .map(|(source, count)| proto::FacetCount {
+                value: convert::source_name(source),
+                count,
+            })
+            .collect(),
+        tag_facets: results
+            .tag_counts
+            .into_iter()
+            .map(|(dimension, counts)| proto::DimensionFacets {
+                dimension: dimension.to_string(),
+                counts: counts
+                    .into_iter()
+                    .map(|(value, count)| proto::FacetCount { value, count })
+                    .collect(),
+            })
+            .collect(),
     }
 }

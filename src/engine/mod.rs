@@ -2,6 +2,7 @@
 //! the store, makes writes durable before answering, and keeps the search index following the store.
 
 pub mod taxonomies;
+pub mod themes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,10 @@ use crate::tagging::{apply_given, tag_text, validate_given};
 use crate::text::pii;
 
 use self::taxonomies::{retag_workspace, ActiveTaxonomy, RetagJob, Taxonomies};
+use self::themes::{RefreshSummary, ThemeState};
+use crate::text::StemLanguage;
+use crate::themes::record::Theme;
+use crate::themes::ThemeParams;
 
 /// How long a `wait_for_index` ingest or a deletion waits for the index before giving up.
 const INDEX_WAIT: Duration = Duration::from_secs(30);
@@ -68,6 +73,7 @@ pub struct Engine {
     index: Arc<SearchIndex>,
     indexer: tokio::sync::Mutex<Option<IndexerHandle>>,
     taxonomies: Arc<Taxonomies>,
+    themes: Arc<ThemeState>,
 }
 
 /// A text tagged without being stored.
@@ -122,6 +128,7 @@ impl Engine {
             index: opened.index,
             indexer: tokio::sync::Mutex::new(Some(indexer)),
             taxonomies: Arc::new(Taxonomies::default()),
+            themes: Arc::new(ThemeState::default()),
         })
     }
 
@@ -171,10 +178,12 @@ impl Engine {
         if !accepted.is_empty() {
             let store = self.store.clone();
             let taxonomies = self.taxonomies.clone();
+            let themes = self.themes.clone();
             let redact = self.config.tagging.redact_pii;
             let ws = workspace.to_string();
             let (written, rejected) = tokio::task::spawn_blocking(move || -> Result<_> {
                 let active = taxonomies.get(&store, &ws)?;
+                let model = themes.model(&store, &ws)?;
                 let mut ready = Vec::with_capacity(accepted.len());
                 let mut positions = Vec::with_capacity(accepted.len());
                 let mut rejected = Vec::new();
@@ -193,6 +202,11 @@ impl Engine {
                         &given,
                         Origin::Client,
                     );
+                    if let Some(model) = &model {
+                        let language =
+                            StemLanguage::from_tag(verbatim.language.as_deref().unwrap_or("en"));
+                        verbatim.theme = model.assign(&verbatim.text, language);
+                    }
                     ready.push(verbatim);
                     positions.push(position);
                 }
@@ -466,6 +480,134 @@ impl Engine {
             retag_workspace(&store, &ws, &running_active, &running_job)
         });
         Ok((active, job))
+    }
+
+    /// Re-detects the workspace's themes (ids kept stable) and reassigns every verbatim. Runs
+    /// off the async runtime; one refresh per workspace at a time.
+    pub async fn refresh_themes(
+        &self,
+        workspace: &str,
+        k: Option<usize>,
+    ) -> Result<RefreshSummary> {
+        let (store, taxonomies, themes) = (
+            self.store.clone(),
+            self.taxonomies.clone(),
+            self.themes.clone(),
+        );
+        let ws = workspace.to_string();
+        let summary = tokio::task::spawn_blocking(move || {
+            let active = taxonomies.get(&store, &ws)?;
+            let params = ThemeParams {
+                k,
+                ..ThemeParams::default()
+            };
+            themes.refresh(&store, &active.taxonomy, &ws, &params)
+        })
+        .await??;
+        self.store.flush().await?;
+        Ok(summary)
+    }
+
+    /// Every theme of a workspace (all statuses).
+    pub async fn themes(&self, workspace: &str) -> Result<Vec<Theme>> {
+        let (store, ws) = (self.store.clone(), workspace.to_string());
+        tokio::task::spawn_blocking(move || themes::list_themes(&store, &ws)).await?
+    }
+
+    /// Themes with their current volume in a scope (verbatims matching `filter`), largest first,
+    /// and the number of verbatims in the scope. Inactive themes only when asked.
+    pub async fn themes_in_scope(
+        &self,
+        workspace: &str,
+        filter: Filter,
+        include_inactive: bool,
+    ) -> Result<(Vec<(Theme, u64)>, u64)> {
+        let scoped = !filter.is_empty();
+        let query = SearchQuery {
+            workspace: workspace.to_string(),
+            text: String::new(),
+            filter,
+            order: Order::Newest,
+            offset: 0,
+            limit: 0,
+            max_seq: self.index.indexed_seq(),
+        };
+        let index = self.index.clone();
+        let page = tokio::task::spawn_blocking(move || index.search(&query)).await??;
+        let counts: std::collections::HashMap<String, u64> = page
+            .tag_counts
+            .into_iter()
+            .find(|(dimension, _)| *dimension == "theme")
+            .map(|(_, counts)| counts.into_iter().collect())
+            .unwrap_or_default();
+        let mut themes: Vec<(Theme, u64)> = self
+            .themes(workspace)
+            .await?
+            .into_iter()
+            .filter(|t| include_inactive || t.status == crate::themes::record::ThemeStatus::Active)
+            .map(|t| {
+                let volume = counts.get(&t.id).copied().unwrap_or(0);
+                (t, volume)
+            })
+            .filter(|(_, volume)| !scoped || *volume > 0)
+            .collect();
+        themes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)));
+        Ok((themes, page.total))
+    }
+
+    /// One theme, with its representative verbatims.
+    pub async fn theme(&self, workspace: &str, id: &str) -> Result<(Theme, Vec<Verbatim>)> {
+        let (store, ws, id) = (self.store.clone(), workspace.to_string(), id.to_string());
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let theme = themes::get_theme(&store, &ws, &id)?;
+            let quotes = theme
+                .quotes
+                .iter()
+                .map(|&seq| store.get(&ws, seq))
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            Ok((theme, quotes))
+        })
+        .await?
+    }
+
+    /// Renames (pinning the label) and/or sets the owner of a theme.
+    pub async fn update_theme(
+        &self,
+        workspace: &str,
+        id: &str,
+        label: Option<String>,
+        owner: Option<String>,
+    ) -> Result<Theme> {
+        let (store, ws, id) = (self.store.clone(), workspace.to_string(), id.to_string());
+        tokio::task::spawn_blocking(move || themes::update_theme(&store, &ws, &id, label, owner))
+            .await?
+    }
+
+    /// Merges themes into one; their verbatims move with them.
+    pub async fn merge_themes(
+        &self,
+        workspace: &str,
+        sources: Vec<String>,
+        into: &str,
+    ) -> Result<Theme> {
+        if sources.iter().any(|s| s == into) {
+            return Err(
+                ValidationError::new("theme_ids", "must not contain the target theme").into(),
+            );
+        }
+        let (store, state, ws, into) = (
+            self.store.clone(),
+            self.themes.clone(),
+            workspace.to_string(),
+            into.to_string(),
+        );
+        let theme = tokio::task::spawn_blocking(move || state.merge(&store, &ws, &sources, &into))
+            .await??;
+        self.store.flush().await?;
+        Ok(theme)
     }
 
     /// Number of verbatims stored in a workspace.

@@ -31,7 +31,7 @@ use crate::text::tantivy_tokenizer::TidelineTokenizer;
 /// this name, which makes every existing index rebuild itself on next open.
 pub const ANALYZER: &str = crate::text::ANALYZER_VERSION;
 /// The index schema's version; bump it when fields change.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
@@ -113,9 +113,12 @@ fn analyzer() -> TextAnalyzer {
     TextAnalyzer::from(TidelineTokenizer::default())
 }
 
-/// The tag facets of a verbatim: `(dimension, value)` pairs.
-pub fn tag_facets(tags: &Tags) -> Vec<(&'static str, &str)> {
+/// The tag facets of a verbatim, its theme included: `(dimension, value)` pairs.
+pub fn tag_facets<'a>(tags: &'a Tags, theme: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
     let mut facets = Vec::new();
+    if let Some(theme) = theme {
+        facets.push(("theme", theme));
+    }
     if let Some(t) = &tags.journey_stage {
         facets.push(("journey_stage", t.value.as_str()));
     }
@@ -135,12 +138,13 @@ pub fn tag_facets(tags: &Tags) -> Vec<(&'static str, &str)> {
 }
 
 /// The tag dimensions with facets, in display order.
-pub const TAG_DIMENSIONS: [&str; 5] = [
+pub const TAG_DIMENSIONS: [&str; 6] = [
     "journey_stage",
     "driver",
     "product_area",
     "severity",
     "sentiment",
+    "theme",
 ];
 
 /// The searchable side of the index, shared by request handlers.
@@ -242,7 +246,7 @@ impl SearchIndex {
         for (key, value) in &v.metadata {
             doc.add_text(f.metadata, metadata_term(key, value));
         }
-        for (dimension, value) in tag_facets(&v.tags) {
+        for (dimension, value) in tag_facets(&v.tags, v.theme.as_deref()) {
             doc.add_facet(
                 f.tags,
                 tantivy::schema::Facet::from_path([dimension, value]),

@@ -28,6 +28,13 @@ pub struct Filter {
     pub tags: Vec<(&'static str, Vec<String>)>,
 }
 
+impl Filter {
+    /// Whether the filter lets everything through.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+}
+
 /// Result order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Order {

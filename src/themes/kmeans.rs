@@ -56,6 +56,17 @@ fn argmax(values: &[f32]) -> (usize, f32) {
 /// Runs spherical k-means `params.restarts` times (in parallel on up to two threads) and keeps
 /// the best. `rows` must be unit length; empty rows are assigned but do not move centroids.
 pub fn cluster(rows: &[SparseRow], dims: usize, params: KMeansParams) -> Clusters {
+    cluster_from(rows, dims, params, None)
+}
+
+/// Like [`cluster`], but the first restart starts from `initial` centroids (k × dims) when given:
+/// a refresh starts from the previous themes, so themes that still exist come back as themselves.
+pub fn cluster_from(
+    rows: &[SparseRow],
+    dims: usize,
+    params: KMeansParams,
+    initial: Option<&Array2<f32>>,
+) -> Clusters {
     let k = params.k.clamp(1, rows.len().max(1));
     let restarts = params.restarts.max(1);
     let threads = std::thread::available_parallelism()
@@ -69,12 +80,18 @@ pub fn cluster(rows: &[SparseRow], dims: usize, params: KMeansParams) -> Cluster
                     (t..restarts)
                         .step_by(threads)
                         .map(|r| {
+                            let start = if r == 0 {
+                                initial.filter(|c| c.nrows() == k)
+                            } else {
+                                None
+                            };
                             run_once(
                                 rows,
                                 dims,
                                 k,
                                 params.max_iterations,
                                 params.seed.wrapping_add(r as u64 * 7919),
+                                start,
                             )
                         })
                         .collect::<Vec<_>>()
@@ -97,9 +114,13 @@ fn run_once(
     k: usize,
     max_iterations: usize,
     seed: u64,
+    start: Option<&Array2<f32>>,
 ) -> Clusters {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut centroids = seed_plus_plus(rows, dims, k, &mut rng);
+    let mut centroids = match start {
+        Some(start) => start.clone(),
+        None => seed_plus_plus(rows, dims, k, &mut rng),
+    };
     let n = rows.len();
     let mut assignment = vec![usize::MAX; n];
     let mut similarity = vec![0.0f32; n];

@@ -2,7 +2,9 @@
 //! k-means, and the number of themes chosen automatically between bounds (or fixed).
 //! Pure computation: no I/O.
 
+pub mod detect;
 pub mod kmeans;
+pub mod record;
 pub mod tfidf;
 
 use self::kmeans::{cluster, simplified_silhouette, Clusters, KMeansParams};
@@ -19,6 +21,14 @@ pub struct ThemeParams {
     pub restarts: usize,
     pub max_iterations: usize,
     pub seed: u64,
+    /// Fit on at most this many documents (evenly spread), then assign all.
+    pub fit_sample: usize,
+    /// Clusters smaller than this (or 0.2% of documents) fall into "unthemed".
+    pub min_theme_size: usize,
+    /// Clusters whose members' mean similarity to the centroid is below this are "unthemed".
+    pub min_coherence: f32,
+    /// A document less similar than this to its nearest theme is "unthemed".
+    pub similarity_floor: f32,
 }
 
 impl Default for ThemeParams {
@@ -31,6 +41,10 @@ impl Default for ThemeParams {
             restarts: 4,
             max_iterations: 40,
             seed: 42,
+            fit_sample: 20_000,
+            min_theme_size: 5,
+            min_coherence: 0.2,
+            similarity_floor: 0.1,
         }
     }
 }
@@ -75,7 +89,7 @@ pub fn fit(docs: &[DocFeatures], params: &ThemeParams) -> Fitted {
 
 /// Picks k from a geometric grid between the bounds by the simplified silhouette of one quick
 /// run each.
-fn choose_k(rows: &[SparseRow], dims: usize, params: &ThemeParams) -> usize {
+pub(crate) fn choose_k(rows: &[SparseRow], dims: usize, params: &ThemeParams) -> usize {
     let min = params.min_k.max(2);
     let max = params.max_k.max(min).min(rows.len().max(2));
     let mut candidates = Vec::new();

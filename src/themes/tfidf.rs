@@ -32,10 +32,12 @@ impl Default for TfidfParams {
 /// A sparse, L2-normalised row: (feature index, weight), sorted by index.
 pub type SparseRow = Vec<(u32, f32)>;
 
-/// One document's features: its stemmed unigrams and bigrams, with the surface forms seen.
+/// One document's features: its stemmed unigrams and bigrams, and the surface word of each stem.
 #[derive(Debug, Clone, Default)]
 pub struct DocFeatures {
     pub features: Vec<String>,
+    /// (stem, surface word as written, normalised).
+    pub surfaces: Vec<(String, String)>,
 }
 
 /// Stemmed content features of a text. Stopwords are dropped, negations kept; bigrams join
@@ -43,6 +45,7 @@ pub struct DocFeatures {
 pub fn features(text: &str, language: StemLanguage, bigrams: bool) -> DocFeatures {
     let tokens = tokenize(text);
     let mut features = Vec::with_capacity(tokens.len() * 2);
+    let mut surfaces = Vec::with_capacity(tokens.len());
     let mut previous: Option<String> = None;
     for token in &tokens {
         match token.kind {
@@ -57,13 +60,14 @@ pub fn features(text: &str, language: StemLanguage, bigrams: bool) -> DocFeature
                     }
                 }
                 features.push(stemmed.clone());
+                surfaces.push((stemmed.clone(), token.text.clone()));
                 previous = Some(stemmed);
             }
             TokenKind::Punct | TokenKind::Url => previous = None,
             _ => {}
         }
     }
-    DocFeatures { features }
+    DocFeatures { features, surfaces }
 }
 
 /// A fitted vocabulary with inverse document frequencies.

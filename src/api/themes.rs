@@ -1,0 +1,246 @@
+//! `tideline.v1.ThemeService`: theme listing (scoped), details, verbatims, refresh, edits, merges.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::{convert, resolve_workspace};
+use crate::engine::{Engine, SearchRequest};
+use crate::model::ValidationError;
+use crate::pagination::{self, PageToken};
+use crate::proto;
+use crate::proto::theme_service_server::ThemeService;
+use crate::themes::record::{Theme, ThemeStatus};
+
+pub struct ThemeApi {
+    engine: Arc<Engine>,
+}
+
+impl ThemeApi {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        ThemeApi { engine }
+    }
+
+    fn workspace<T>(&self, request: &Request<T>, field: &str) -> Result<String, Status> {
+        Ok(resolve_workspace(
+            request,
+            field,
+            &self.engine.config().default_workspace,
+        )?)
+    }
+}
+
+fn theme_to_proto(
+    t: Theme,
+    volume: u64,
+    in_scope: u64,
+    quotes: Vec<crate::model::Verbatim>,
+) -> proto::Theme {
+    proto::Theme {
+        id: t.id,
+        label: t.label,
+        label_pinned: t.label_pinned,
+        keywords: t
+            .keywords
+            .into_iter()
+            .map(|(term, weight)| proto::Keyword { term, weight })
+            .collect(),
+        status: match t.status {
+            ThemeStatus::Active => proto::ThemeStatus::Active,
+            ThemeStatus::Retired => proto::ThemeStatus::Retired,
+            ThemeStatus::Merged => proto::ThemeStatus::Merged,
+        } as i32,
+        merged_into: t.merged_into.unwrap_or_default(),
+        volume,
+        share: volume as f64 / in_scope.max(1) as f64,
+        average_sentiment: t.average_sentiment,
+        tag_mix: t
+            .tag_mix
+            .into_iter()
+            .map(|(dimension, counts)| proto::DimensionFacets {
+                dimension,
+                counts: counts
+                    .into_iter()
+                    .map(|(value, count)| proto::FacetCount { value, count })
+                    .collect(),
+            })
+            .collect(),
+        owner: t.owner,
+        first_seen: Some(convert::timestamp(t.first_seen)),
+        refreshed_at: Some(convert::timestamp(t.refreshed_at)),
+        quotes: quotes
+            .into_iter()
+            .map(|v| proto::Quote {
+                verbatim_id: v.id(),
+                text: v.text,
+            })
+            .collect(),
+        history: t.history,
+    }
+}
+
+#[tonic::async_trait]
+impl ThemeService for ThemeApi {
+    async fn list_themes(
+        &self,
+        request: Request<proto::ListThemesRequest>,
+    ) -> Result<Response<proto::ListThemesResponse>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let filter = convert::filter(req.filter)?;
+        let page_size =
+            pagination::page_size(req.page_size, self.engine.config().limits.max_page_size)?;
+        let fingerprint = pagination::fingerprint(&(&workspace, &filter, req.include_inactive));
+        let offset = if req.page_token.is_empty() {
+            0
+        } else {
+            PageToken::decode(&req.page_token, fingerprint)?.offset
+        };
+        let (themes, in_scope) = self
+            .engine
+            .themes_in_scope(&workspace, filter, req.include_inactive)
+            .await?;
+        let total = themes.len();
+        let themed: u64 = themes.iter().map(|(_, v)| v).sum();
+        let next = offset + page_size;
+        Ok(Response::new(proto::ListThemesResponse {
+            themes: themes
+                .into_iter()
+                .skip(offset)
+                .take(page_size)
+                .map(|(t, volume)| theme_to_proto(t, volume, in_scope, Vec::new()))
+                .collect(),
+            next_page_token: if next < total {
+                PageToken {
+                    offset: next,
+                    max_seq: 0,
+                    fingerprint,
+                }
+                .encode()
+            } else {
+                String::new()
+            },
+            total_size: total as u64,
+            verbatims_in_scope: in_scope,
+            coverage: themed as f64 / in_scope.max(1) as f64,
+        }))
+    }
+
+    async fn get_theme(
+        &self,
+        request: Request<proto::GetThemeRequest>,
+    ) -> Result<Response<proto::Theme>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let id = request.into_inner().id;
+        let (theme, quotes) = self.engine.theme(&workspace, &id).await?;
+        let (scoped, in_scope) = self
+            .engine
+            .themes_in_scope(&workspace, Default::default(), true)
+            .await?;
+        let volume = scoped
+            .iter()
+            .find(|(t, _)| t.id == id)
+            .map_or(0, |(_, v)| *v);
+        Ok(Response::new(theme_to_proto(
+            theme, volume, in_scope, quotes,
+        )))
+    }
+
+    async fn list_theme_verbatims(
+        &self,
+        request: Request<proto::ListThemeVerbatimsRequest>,
+    ) -> Result<Response<proto::SearchVerbatimsResponse>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        self.engine.theme(&workspace, &req.id).await?;
+        let filter = convert::filter(Some(proto::SearchFilter {
+            theme_ids: vec![req.id],
+            ..Default::default()
+        }))?;
+        let results = self
+            .engine
+            .search(SearchRequest {
+                workspace,
+                query: String::new(),
+                filter,
+                order: None,
+                page_size: req.page_size,
+                page_token: req.page_token,
+            })
+            .await?;
+        Ok(Response::new(super::verbatims::results_to_proto(results)))
+    }
+
+    async fn refresh_themes(
+        &self,
+        request: Request<proto::RefreshThemesRequest>,
+    ) -> Result<Response<proto::RefreshThemesResponse>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let k = request.into_inner().k;
+        if k == 1 {
+            return Err(ValidationError::new("k", "must be 0 (automatic) or at least 2").into());
+        }
+        let s = self
+            .engine
+            .refresh_themes(&workspace, (k > 0).then_some(k as usize))
+            .await?;
+        Ok(Response::new(proto::RefreshThemesResponse {
+            verbatims: s.verbatims as u64,
+            themes: s.themes as u64,
+            created: s.created as u64,
+            continued: s.continued as u64,
+            retired: s.retired as u64,
+            merged: s.merged as u64,
+            coverage: s.coverage,
+            reassigned: s.reassigned as u64,
+            elapsed_seconds: s.seconds,
+        }))
+    }
+
+    async fn update_theme(
+        &self,
+        request: Request<proto::UpdateThemeRequest>,
+    ) -> Result<Response<proto::Theme>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let nonempty = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        let theme = self
+            .engine
+            .update_theme(
+                &workspace,
+                &req.id,
+                nonempty(req.label),
+                nonempty(req.owner),
+            )
+            .await?;
+        let volume = theme.volume;
+        Ok(Response::new(theme_to_proto(
+            theme,
+            volume,
+            volume,
+            Vec::new(),
+        )))
+    }
+
+    async fn merge_themes(
+        &self,
+        request: Request<proto::MergeThemesRequest>,
+    ) -> Result<Response<proto::Theme>, Status> {
+        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        if req.theme_ids.is_empty() {
+            return Err(ValidationError::new("theme_ids", "must name at least one theme").into());
+        }
+        let theme = self
+            .engine
+            .merge_themes(&workspace, req.theme_ids, &req.into)
+            .await?;
+        let volume = theme.volume;
+        Ok(Response::new(theme_to_proto(
+            theme,
+            volume,
+            volume,
+            Vec::new(),
+        )))
+    }
+}

@@ -1,0 +1,428 @@
+//! Theme refreshes, live assignment, and theme edits for one workspace at a time. Blocking
+//! functions: the engine runs them on blocking threads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::now_micros;
+use crate::error::{Error, Result};
+use crate::model::Verbatim;
+use crate::store::Store;
+use crate::tagging::taxonomy::{Dimension, Taxonomy};
+use crate::text::StemLanguage;
+use crate::themes::detect::{detect, LiveModel, PreviousTheme, ThemeDoc};
+use crate::themes::record::{theme_id, Theme, ThemeStatus};
+use crate::themes::ThemeParams;
+
+/// Store document kinds.
+const THEMES: &str = "theme";
+const MODEL: &str = "theme_model";
+const MODEL_NAME: &str = "current";
+const COUNTER: &str = "theme_counter";
+/// Verbatims read or rewritten per store call.
+const CHUNK: usize = 1000;
+
+/// The live-assignment model with the theme id of each centroid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredModel {
+    pub model: LiveModel,
+    pub theme_ids: Vec<String>,
+}
+
+/// A loaded model, ready to assign.
+pub struct ReadyModel {
+    stored: StoredModel,
+    index: HashMap<String, u32>,
+}
+
+impl ReadyModel {
+    /// The theme of a new text, if it is close enough to one.
+    pub fn assign(&self, text: &str, language: StemLanguage) -> Option<String> {
+        self.stored
+            .model
+            .assign(text, language, &self.index)
+            .map(|(t, _)| self.stored.theme_ids[t].clone())
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshSummary {
+    pub verbatims: usize,
+    pub themes: usize,
+    pub created: usize,
+    pub continued: usize,
+    pub retired: usize,
+    pub merged: usize,
+    pub coverage: f64,
+    pub reassigned: usize,
+    pub seconds: f64,
+}
+
+/// Per-workspace theme state: the cached live model and the refresh lock.
+#[derive(Default)]
+pub struct ThemeState {
+    models: RwLock<HashMap<String, Option<Arc<ReadyModel>>>>,
+    refreshing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl ThemeState {
+    /// The live model of a workspace (none before its first refresh).
+    pub fn model(&self, store: &Store, workspace: &str) -> Result<Option<Arc<ReadyModel>>> {
+        if let Some(model) = self.models.read().expect("model lock").get(workspace) {
+            return Ok(model.clone());
+        }
+        let model = store
+            .doc::<StoredModel>(workspace, MODEL, MODEL_NAME)?
+            .map(|stored| {
+                Arc::new(ReadyModel {
+                    index: stored.model.index(),
+                    stored,
+                })
+            });
+        self.models
+            .write()
+            .expect("model lock")
+            .insert(workspace.to_string(), model.clone());
+        Ok(model)
+    }
+
+    fn refresh_lock(&self, workspace: &str) -> Arc<Mutex<()>> {
+        self.refreshing
+            .lock()
+            .expect("refresh lock")
+            .entry(workspace.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Re-clusters a workspace, keeps theme ids stable, writes themes, the model and every
+    /// verbatim's theme. One refresh per workspace at a time (a second waits).
+    pub fn refresh(
+        &self,
+        store: &Store,
+        taxonomy: &Taxonomy,
+        workspace: &str,
+        params: &ThemeParams,
+    ) -> Result<RefreshSummary> {
+        let lock = self.refresh_lock(workspace);
+        let _guard = lock.lock().expect("refresh lock");
+        let started = Instant::now();
+        let now = now_micros();
+        let verbatims = load_all(store, workspace)?;
+        let docs: Vec<ThemeDoc> = verbatims
+            .iter()
+            .map(|v| ThemeDoc {
+                text: v.text.clone(),
+                language: StemLanguage::from_tag(v.language.as_deref().unwrap_or("en")),
+            })
+            .collect();
+        let mut existing: BTreeMap<String, Theme> = store
+            .docs::<Theme>(workspace, THEMES)?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let previous: Vec<PreviousTheme> = existing
+            .values()
+            .filter(|t| t.status == ThemeStatus::Active)
+            .map(|t| PreviousTheme {
+                id: t.id.clone(),
+                centroid: t.centroid.clone(),
+            })
+            .collect();
+        let detection = detect(&docs, &previous, params);
+
+        let mut counter: u64 = store.doc(workspace, COUNTER, "next")?.unwrap_or(1);
+        let mut summary = RefreshSummary {
+            verbatims: verbatims.len(),
+            coverage: detection.coverage(),
+            ..Default::default()
+        };
+        let mut ids = Vec::with_capacity(detection.themes.len());
+        for found in &detection.themes {
+            let (id, continued) = match &found.continues {
+                Some((id, _)) => (id.clone(), true),
+                None => {
+                    let id = theme_id(counter);
+                    counter += 1;
+                    (id, false)
+                }
+            };
+            let members: Vec<&Verbatim> = found.members.iter().map(|&d| &verbatims[d]).collect();
+            let previous = existing.get(&id);
+            let owner = match previous {
+                Some(p) if p.owner_pinned => p.owner.clone(),
+                _ => owner_of(taxonomy, &members),
+            };
+            let theme = Theme {
+                label: match previous {
+                    Some(p) if p.label_pinned => p.label.clone(),
+                    _ => found.label.clone(),
+                },
+                label_pinned: previous.is_some_and(|p| p.label_pinned),
+                keywords: found.keywords.clone(),
+                centroid: found.centroid.clone(),
+                status: ThemeStatus::Active,
+                merged_into: None,
+                volume: members.len() as u64,
+                share: members.len() as f32 / verbatims.len().max(1) as f32,
+                quotes: found.quotes.iter().map(|&d| verbatims[d].seq).collect(),
+                average_sentiment: average_sentiment(&members),
+                tag_mix: tag_mix(&members),
+                owner,
+                owner_pinned: previous.is_some_and(|p| p.owner_pinned),
+                first_seen: previous.map_or_else(
+                    || members.iter().map(|v| v.created_at).min().unwrap_or(now),
+                    |p| p.first_seen,
+                ),
+                refreshed_at: now,
+                history: {
+                    let mut h = previous.map(|p| p.history.clone()).unwrap_or_default();
+                    h.push(if continued {
+                        "continued".into()
+                    } else {
+                        "created".into()
+                    });
+                    if h.len() > 50 {
+                        h.drain(..h.len() - 50);
+                    }
+                    h
+                },
+                id: id.clone(),
+            };
+            if continued {
+                summary.continued += 1;
+            } else {
+                summary.created += 1;
+            }
+            existing.insert(id.clone(), theme);
+            ids.push(id);
+        }
+        let merged: HashMap<&str, &str> = detection
+            .merged
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        for theme in existing.values_mut() {
+            if theme.status != ThemeStatus::Active || ids.contains(&theme.id) {
+                continue;
+            }
+            if let Some(into) = merged.get(theme.id.as_str()) {
+                theme.status = ThemeStatus::Merged;
+                theme.merged_into = Some(into.to_string());
+                theme.history.push(format!("merged into {into}"));
+                summary.merged += 1;
+            } else {
+                theme.status = ThemeStatus::Retired;
+                theme.history.push("retired".into());
+                summary.retired += 1;
+            }
+            theme.volume = 0;
+        }
+        summary.themes = ids.len();
+
+        let docs_out: Vec<(String, Theme)> = existing.into_iter().collect();
+        store.put_docs(workspace, THEMES, &docs_out)?;
+        store.put_docs(workspace, COUNTER, &[("next".to_string(), counter)])?;
+        let stored = StoredModel {
+            model: detection.model,
+            theme_ids: ids.clone(),
+        };
+        store.put_docs(workspace, MODEL, &[(MODEL_NAME.to_string(), &stored)])?;
+
+        // Write each verbatim's theme where it changed.
+        let wanted: HashMap<u64, Option<String>> = verbatims
+            .iter()
+            .zip(&detection.assignment)
+            .filter_map(|(v, a)| {
+                let theme = a.map(|t| ids[t].clone());
+                (v.theme != theme).then_some((v.seq, theme))
+            })
+            .collect();
+        let mut changed: Vec<u64> = wanted.keys().copied().collect();
+        changed.sort_unstable();
+        for chunk in changed.chunks(CHUNK) {
+            store.update(workspace, chunk, |v| {
+                let theme = wanted.get(&v.seq).cloned().flatten();
+                let differs = v.theme != theme;
+                v.theme = theme;
+                differs
+            })?;
+        }
+        summary.reassigned = changed.len();
+        store.flush_blocking()?;
+        self.models.write().expect("model lock").insert(
+            workspace.to_string(),
+            Some(Arc::new(ReadyModel {
+                index: stored.model.index(),
+                stored,
+            })),
+        );
+        summary.seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            workspace,
+            themes = summary.themes,
+            created = summary.created,
+            continued = summary.continued,
+            retired = summary.retired,
+            coverage = summary.coverage,
+            seconds = summary.seconds,
+            "themes refreshed"
+        );
+        Ok(summary)
+    }
+}
+
+/// Every verbatim of a workspace, in arrival order.
+fn load_all(store: &Store, workspace: &str) -> Result<Vec<Verbatim>> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let seqs = store.workspace_seqs(workspace, after, CHUNK)?;
+        let Some(&last) = seqs.last() else { break };
+        for seq in seqs {
+            if let Some(v) = store.get(workspace, seq)? {
+                all.push(v);
+            }
+        }
+        after = last;
+    }
+    Ok(all)
+}
+
+fn average_sentiment(members: &[&Verbatim]) -> f32 {
+    let scores: Vec<f32> = members
+        .iter()
+        .filter_map(|v| v.tags.sentiment.as_ref().map(|s| s.score))
+        .collect();
+    scores.iter().sum::<f32>() / scores.len().max(1) as f32
+}
+
+fn tag_mix(members: &[&Verbatim]) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut mix: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for v in members {
+        for (dimension, value) in crate::index::tag_facets(&v.tags, None) {
+            *mix.entry(dimension.to_string())
+                .or_default()
+                .entry(value.to_string())
+                .or_default() += 1;
+        }
+    }
+    mix
+}
+
+/// The owner of the most common primary product area among the members.
+fn owner_of(taxonomy: &Taxonomy, members: &[&Verbatim]) -> String {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for v in members {
+        if let Some(area) = v.tags.product_areas.first() {
+            *counts.entry(area.value.as_str()).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .and_then(|(area, _)| taxonomy.category(Dimension::ProductArea, area))
+        .map(|c| c.owner.clone())
+        .unwrap_or_default()
+}
+
+/// Reads one theme.
+pub fn get_theme(store: &Store, workspace: &str, id: &str) -> Result<Theme> {
+    store
+        .doc(workspace, THEMES, id)?
+        .ok_or_else(|| Error::NotFound {
+            what: format!("theme {id}"),
+        })
+}
+
+/// All themes of a workspace.
+pub fn list_themes(store: &Store, workspace: &str) -> Result<Vec<Theme>> {
+    Ok(store.docs(workspace, THEMES)?)
+}
+
+/// Renames (and pins the label of) a theme, and/or sets its owner.
+pub fn update_theme(
+    store: &Store,
+    workspace: &str,
+    id: &str,
+    label: Option<String>,
+    owner: Option<String>,
+) -> Result<Theme> {
+    let mut theme = get_theme(store, workspace, id)?;
+    if let Some(label) = label {
+        theme.label = label;
+        theme.label_pinned = true;
+        theme.history.push("label set by a person".into());
+    }
+    if let Some(owner) = owner {
+        theme.owner = owner;
+        theme.owner_pinned = true;
+    }
+    store.put_docs(workspace, THEMES, &[(id.to_string(), &theme)])?;
+    store.flush_blocking()?;
+    Ok(theme)
+}
+
+impl ThemeState {
+    /// Merges `sources` into `into`: their verbatims move to `into`, they become Merged.
+    pub fn merge(
+        &self,
+        store: &Store,
+        workspace: &str,
+        sources: &[String],
+        into: &str,
+    ) -> Result<Theme> {
+        let lock = self.refresh_lock(workspace);
+        let _guard = lock.lock().expect("refresh lock");
+        let mut target = get_theme(store, workspace, into)?;
+        let mut changed = Vec::new();
+        for source in sources {
+            let mut theme = get_theme(store, workspace, source)?;
+            theme.status = ThemeStatus::Merged;
+            theme.merged_into = Some(into.to_string());
+            theme
+                .history
+                .push(format!("merged into {into} by a person"));
+            target.volume += theme.volume;
+            target.history.push(format!("absorbed {source}"));
+            theme.volume = 0;
+            changed.push((source.clone(), theme));
+        }
+        let verbatims = load_all(store, workspace)?;
+        let moving: Vec<u64> = verbatims
+            .iter()
+            .filter(|v| v.theme.as_ref().is_some_and(|t| sources.contains(t)))
+            .map(|v| v.seq)
+            .collect();
+        for chunk in moving.chunks(CHUNK) {
+            store.update(workspace, chunk, |v| {
+                v.theme = Some(into.to_string());
+                true
+            })?;
+        }
+        changed.push((into.to_string(), target.clone()));
+        store.put_docs(workspace, THEMES, &changed)?;
+        // Live assignment sends the merged themes' new verbatims to the target too.
+        if let Some(mut stored) = store.doc::<StoredModel>(workspace, MODEL, MODEL_NAME)? {
+            for id in stored.theme_ids.iter_mut() {
+                if sources.contains(id) {
+                    *id = into.to_string();
+                }
+            }
+            store.put_docs(workspace, MODEL, &[(MODEL_NAME.to_string(), &stored)])?;
+            self.models.write().expect("model lock").insert(
+                workspace.to_string(),
+                Some(Arc::new(ReadyModel {
+                    index: stored.model.index(),
+                    stored,
+                })),
+            );
+        }
+        store.flush_blocking()?;
+        Ok(target)
+    }
+}

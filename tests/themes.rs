@@ -1,0 +1,327 @@
+//! Themes over real gRPC: refresh, readable labels with quotes, scoped listing, live assignment,
+//! edits that survive refreshes, merges, and id stability when the corpus grows.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{item, shared_data, TestServer};
+use tideline::import::{read_csv, stream_items, CsvMapping};
+use tideline::proto::theme_service_client::ThemeServiceClient;
+use tideline::proto::{self, SearchFilter};
+
+/// Four themes with varied wording.
+fn synthetic(round: usize) -> Vec<String> {
+    let openers = ["", "hi, ", "honestly ", "ugh ", "fyi "];
+    let closers = ["", " today", " again", " please fix", " this week"];
+    let themes: [&[&str]; 4] = [
+        &[
+            "the invoice pdf shows the wrong amount",
+            "my invoice total is wrong",
+            "wrong amount on the latest invoice",
+            "invoice amount does not match the plan",
+        ],
+        &[
+            "the mobile app crashes on startup",
+            "app crashes when I open settings",
+            "mobile app keeps crashing on my phone",
+            "crashes every time in the mobile app",
+        ],
+        &[
+            "password reset email never arrives",
+            "no password reset email received",
+            "reset password link email missing",
+            "waiting for the password reset email",
+        ],
+        &[
+            "dashboard charts load very slowly",
+            "the dashboard is slow to load",
+            "slow dashboard charts every morning",
+            "charts on the dashboard take ages to load",
+        ],
+    ];
+    let mut texts = Vec::new();
+    for (t, variants) in themes.iter().enumerate() {
+        for (v, text) in variants.iter().enumerate() {
+            let o = openers[(round + v + t) % openers.len()];
+            let c = closers[(round * 3 + v) % closers.len()];
+            texts.push(format!("{o}{text}{c}"));
+        }
+    }
+    texts
+}
+
+#[tokio::test]
+async fn refresh_lists_labelled_themes_and_keeps_edits_and_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TestServer::start(dir.path()).await;
+    let texts: Vec<String> = (0..8).flat_map(synthetic).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    t.ingest_texts(&refs).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    let summary = themes
+        .refresh_themes(proto::RefreshThemesRequest {
+            k: 4,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (summary.verbatims, summary.themes, summary.created),
+        (128, 4, 4)
+    );
+    assert!(summary.coverage > 0.9, "{summary:?}");
+
+    t.ingest_texts(&["index barrier"]).await;
+    let list = themes
+        .list_themes(proto::ListThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(list.themes.len(), 4);
+    let labels: Vec<&str> = list.themes.iter().map(|t| t.label.as_str()).collect();
+    for needle in ["invoice", "crash", "password", "dashboard"] {
+        assert!(
+            labels.iter().any(|l| l.contains(needle)),
+            "{needle} not in {labels:?}"
+        );
+    }
+    assert!(
+        list.themes
+            .iter()
+            .all(|t| t.volume >= 28 && t.id.starts_with("TH-")),
+        "{:?}",
+        list.themes
+    );
+
+    let invoice = list
+        .themes
+        .iter()
+        .find(|t| t.label.contains("invoice"))
+        .unwrap()
+        .clone();
+    let detail = themes
+        .get_theme(proto::GetThemeRequest {
+            id: invoice.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(detail.quotes.len(), 3);
+    assert!(detail.quotes.iter().all(|q| q.text.contains("invoice")));
+    assert!(!detail.keywords.is_empty());
+    assert_eq!(
+        detail.owner, "Billing Ops",
+        "owner comes from the product area"
+    );
+
+    // Scoped: themes among billing verbatims only.
+    let scoped = themes
+        .list_themes(proto::ListThemesRequest {
+            filter: Some(SearchFilter {
+                product_areas: vec!["billing".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(scoped.themes[0].id, invoice.id);
+
+    // Live assignment at ingest, and listing a theme's verbatims.
+    let new_ids = t
+        .ingest_texts(&["the invoice amount is wrong for March"])
+        .await;
+    let members = themes
+        .list_theme_verbatims(proto::ListThemeVerbatimsRequest {
+            id: invoice.id.clone(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(members
+        .hits
+        .iter()
+        .any(|h| h.verbatim.as_ref().unwrap().id == new_ids[0]));
+    assert_eq!(members.total_size, invoice.volume + 1);
+
+    // A person's label survives the next refresh; ids continue.
+    themes
+        .update_theme(proto::UpdateThemeRequest {
+            id: invoice.id.clone(),
+            label: "Invoice amounts".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let again = themes
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (again.continued, again.created, again.retired),
+        (4, 0, 0),
+        "{again:?}"
+    );
+    let detail = themes
+        .get_theme(proto::GetThemeRequest {
+            id: invoice.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(detail.label, "Invoice amounts");
+    assert!(detail.label_pinned);
+
+    // Merge two themes.
+    let other = list
+        .themes
+        .iter()
+        .find(|t| t.label.contains("dashboard"))
+        .unwrap();
+    let merged = themes
+        .merge_themes(proto::MergeThemesRequest {
+            theme_ids: vec![other.id.clone()],
+            into: invoice.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(merged.id, invoice.id);
+    t.ingest_texts(&["index barrier 2"]).await;
+    let after = themes
+        .list_themes(proto::ListThemesRequest {
+            include_inactive: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let gone = after.themes.iter().find(|t| t.id == other.id).unwrap();
+    assert_eq!(
+        (gone.status, gone.merged_into.as_str()),
+        (proto::ThemeStatus::Merged as i32, invoice.id.as_str())
+    );
+    let bigger = after.themes.iter().find(|t| t.id == invoice.id).unwrap();
+    assert!(bigger.volume >= invoice.volume + other.volume);
+
+    let err = themes
+        .get_theme(proto::GetThemeRequest {
+            id: "TH-9999".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn theme_ids_are_stable_when_the_corpus_grows_by_ten_percent() {
+    let Some(path) = shared_data("airline_tweets.csv") else {
+        return;
+    };
+    let mapping = CsvMapping {
+        text: "text".into(),
+        external_id: Some("tweet_id".into()),
+        created_at: Some("tweet_created".into()),
+        source: proto::Source::Social,
+        metadata: vec![],
+    };
+    let rows = read_csv(&path, &mapping).unwrap().items;
+    // Every 11th row is held back: the base is ~91% of the file, the rest arrives later.
+    let (later, base): (Vec<_>, Vec<_>) =
+        rows.into_iter().enumerate().partition(|(i, _)| i % 11 == 0);
+    let base: Vec<_> = base.into_iter().map(|(_, v)| v).collect();
+    let later: Vec<_> = later.into_iter().map(|(_, v)| v).collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TestServer::start(dir.path()).await;
+    stream_items(&mut t.ingest, "default", base, 500)
+        .await
+        .unwrap();
+    t.ingest_texts(&["barrier"]).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    let first = themes
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let before = theme_of_each(&mut t).await;
+
+    stream_items(&mut t.ingest, "default", later, 500)
+        .await
+        .unwrap();
+    t.ingest_texts(&["barrier"]).await;
+    let second = themes
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let after = theme_of_each(&mut t).await;
+
+    let themed: Vec<(&String, &String)> = before.iter().filter(|(_, th)| !th.is_empty()).collect();
+    let kept = themed
+        .iter()
+        .filter(|(id, th)| after.get(*id) == Some(th))
+        .count();
+    let share = kept as f64 / themed.len() as f64;
+    println!(
+        "first {first:?}\nsecond {second:?}\nkept {kept} of {} ({share:.3})",
+        themed.len()
+    );
+    assert!(
+        share >= 0.90,
+        "only {share:.3} of themed verbatims kept their theme id"
+    );
+    t.stop().await;
+}
+
+/// Verbatim id → theme id ("" when unthemed), for every verbatim.
+async fn theme_of_each(t: &mut TestServer) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut token = String::new();
+    loop {
+        let page = t
+            .verbatims
+            .search_verbatims(proto::SearchVerbatimsRequest {
+                page_size: 1000,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        for hit in page.hits {
+            let v = hit.verbatim.unwrap();
+            out.insert(v.id, v.theme_id);
+        }
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn refresh_without_verbatims_is_empty_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestServer::start(dir.path()).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    let summary = themes
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.themes, 0);
+    let _ = item("unused");
+    t.stop().await;
+}
