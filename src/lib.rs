@@ -13,10 +13,12 @@
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
 //! - [`pagination`]: opaque page tokens.
+//! - [`cli`]: human-facing client commands (import, themes, search) over gRPC.
 //! - [`config`]: the one typed configuration.
 //! - [`error`]: the crate error and `Result`.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -22,6 +22,29 @@ enum Command {
     Serve(ConfigArgs),
     /// Rebuild the search index from the store (run while the server is stopped).
     Reindex(ConfigArgs),
+    /// Import a CSV file into a running server over StreamVerbatims.
+    Import(tideline::cli::ImportArgs),
+    /// List themes (optionally refreshing them first) on a running server.
+    Themes {
+        #[command(flatten)]
+        server: tideline::cli::ServerArgs,
+        /// Refresh themes before listing.
+        #[arg(long)]
+        refresh: bool,
+        /// Number of themes for the refresh (automatic when absent).
+        #[arg(long)]
+        k: Option<u32>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Full-text search on a running server.
+    Search {
+        query: String,
+        #[command(flatten)]
+        server: tideline::cli::ServerArgs,
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+    },
     /// Evaluate an analyser against a labelled CSV file.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -79,6 +102,27 @@ fn main() -> anyhow::Result<()> {
                 config.index.writer_memory_mb,
             )?;
             println!("index rebuilt up to store sequence {count}");
+        }
+        Command::Import(args) => {
+            let clean = runtime.block_on(tideline::cli::import(&args))?;
+            if !clean {
+                std::process::exit(1);
+            }
+        }
+        Command::Themes {
+            server,
+            refresh,
+            k,
+            limit,
+        } => {
+            runtime.block_on(tideline::cli::themes(&server, refresh, k, limit))?;
+        }
+        Command::Search {
+            query,
+            server,
+            limit,
+        } => {
+            runtime.block_on(tideline::cli::search(&server, &query, limit))?;
         }
         Command::Eval(EvalCommand::Clusters {
             file,

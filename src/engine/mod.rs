@@ -505,6 +505,8 @@ impl Engine {
         })
         .await??;
         self.store.flush().await?;
+        // Listings read volumes from the index: answer once it has the new assignments.
+        self.wait_searchable(self.store.last_seq()).await?;
         Ok(summary)
     }
 

@@ -18,7 +18,7 @@ pub use stem::{stem, StemLanguage};
 pub use stopwords::is_stopword;
 
 /// The analyzer's version. Indexes and derived data record it and rebuild when it changes.
-pub const ANALYZER_VERSION: &str = "tideline-text-v1";
+pub const ANALYZER_VERSION: &str = "tideline-text-v2";
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -195,6 +195,13 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     let mut chars = text.char_indices().peekable();
     while let Some(&(start, c)) = chars.peek() {
         let rest = &text[start..];
+        // HTML entities left by exports ("&amp;", "&#39;") are not words.
+        if c == '&' {
+            if let Some(len) = html_entity_len(rest) {
+                advance_to(&mut chars, start + len);
+                continue;
+            }
+        }
         // URLs.
         if rest.starts_with("http://") || rest.starts_with("https://") || rest.starts_with("www.") {
             let end = rest
@@ -312,6 +319,22 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         chars.next();
     }
     tokens
+}
+
+/// Length of an HTML entity at the start of `text` ("&amp;", "&#39;", "&#x27;"), if there is one.
+fn html_entity_len(text: &str) -> Option<usize> {
+    let body = text.strip_prefix('&')?;
+    let end = body.find(';')?;
+    let name = &body[..end];
+    let valid = (1..=8).contains(&name.len())
+        && (name.bytes().all(|b| b.is_ascii_alphabetic())
+            || name.strip_prefix('#').is_some_and(|n| {
+                !n.is_empty()
+                    && n.trim_start_matches(['x', 'X'])
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit())
+            }));
+    valid.then_some(end + 2)
 }
 
 fn token(kind: TokenKind, raw: &str, start: usize, end: usize) -> Token {
@@ -483,6 +506,10 @@ mod tests {
             .iter()
             .all(|t| t.kind != Emoticon));
         assert_eq!(tokenize("👍🏽 ok")[0].kind, Emoji);
+        assert_eq!(
+            texts("fees &amp; taxes &#39;ok&#39;"),
+            ["fees", "taxes", "ok"]
+        );
     }
 
     #[test]

@@ -101,12 +101,15 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
         (None, Some(w)) => w.nrows(),
         (None, None) => choose_k(&sample_rows, dims, params),
     };
+    // A warm start is kept as the only run: a random restart with a slightly better objective
+    // would reshuffle themes people already work with.
+    let restarts = if warm.is_some() { 1 } else { params.restarts };
     let clusters: Clusters = cluster_from(
         &sample_rows,
         dims,
         KMeansParams {
             k,
-            restarts: params.restarts,
+            restarts,
             max_iterations: params.max_iterations,
             seed: params.seed,
         },
@@ -351,6 +354,22 @@ fn label(centroid: &[(String, f32)], surfaces: &HashMap<String, String>) -> Stri
             words.extend(parts.into_iter().map(str::to_string));
             if words.len() >= 3 {
                 break;
+            }
+        }
+    }
+    if words.len() == 1 {
+        // One word is not a label: take the strongest phrase around it, else the runner-up word.
+        let top_word = words[0].clone();
+        let phrase = centroid.iter().take(20).find(|(f, w)| {
+            f.contains(' ') && f.split(' ').any(|p| p == top_word) && *w >= 0.2 * top
+        });
+        match phrase {
+            Some((f, _)) => words = f.split(' ').map(str::to_string).collect(),
+            None => {
+                if let Some((second, _)) = centroid.iter().skip(1).find(|(f, _)| !f.contains(' ')) {
+                    words.push("/".to_string());
+                    words.push(second.clone());
+                }
             }
         }
     }

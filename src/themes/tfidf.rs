@@ -3,7 +3,65 @@
 
 use std::collections::HashMap;
 
-use crate::text::{is_stopword, stem, tokenize, StemLanguage, TokenKind};
+use crate::text::{is_negation_word, is_stopword, stem, tokenize, StemLanguage, TokenKind};
+
+/// Words that say nothing about a topic on their own: conversational fillers and generic verbs.
+/// They still join bigrams ("no one", "not working"), but are not themes by themselves.
+const NOT_A_TOPIC: &[&str] = &[
+    "also",
+    "amp",
+    "anyone",
+    "anything",
+    "back",
+    "come",
+    "could",
+    "day",
+    "even",
+    "every",
+    "everything",
+    "get",
+    "getting",
+    "go",
+    "going",
+    "gonna",
+    "got",
+    "guys",
+    "hey",
+    "hi",
+    "know",
+    "like",
+    "lol",
+    "lot",
+    "make",
+    "made",
+    "many",
+    "much",
+    "need",
+    "now",
+    "ok",
+    "okay",
+    "one",
+    "please",
+    "really",
+    "right",
+    "said",
+    "say",
+    "says",
+    "someone",
+    "something",
+    "still",
+    "thing",
+    "things",
+    "think",
+    "time",
+    "today",
+    "want",
+    "way",
+    "well",
+    "will",
+    "yes",
+    "yet",
+];
 
 /// Vocabulary and weighting parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,7 +117,11 @@ pub fn features(text: &str, language: StemLanguage, bigrams: bool) -> DocFeature
                         features.push(format!("{prev} {stemmed}"));
                     }
                 }
-                features.push(stemmed.clone());
+                let topical =
+                    !is_negation_word(&token.text) && !NOT_A_TOPIC.contains(&token.text.as_str());
+                if topical {
+                    features.push(stemmed.clone());
+                }
                 surfaces.push((stemmed.clone(), token.text.clone()));
                 previous = Some(stemmed);
             }

@@ -1,0 +1,99 @@
+//! Theme refresh over 100,000 stored verbatims: load from sled, TF-IDF, automatic k (fit on a
+//! 20,000 sample), assign all, label, match ids, write every verbatim's theme. Reports wall time
+//! of the first refresh (all themes new) and of a second one (ids continue), and peak memory.
+//!
+//! Run: `cargo bench --bench refresh_themes`. Texts are `../shared/data/airline_tweets.csv`
+//! cycled to 100,000 rows (each copy is a distinct verbatim).
+
+use std::path::Path;
+use std::time::Instant;
+
+use tideline::engine::themes::ThemeState;
+use tideline::model::{Source, Verbatim};
+use tideline::store::Store;
+use tideline::tagging::tag_text;
+use tideline::tagging::tags::{GivenTags, Origin};
+use tideline::tagging::taxonomy::Taxonomy;
+use tideline::themes::ThemeParams;
+
+const ROWS: usize = 100_000;
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/airline_tweets.csv");
+    let Ok(mut reader) = csv::Reader::from_path(&path) else {
+        eprintln!("skipping: {} not found", path.display());
+        return;
+    };
+    let texts: Vec<String> = reader
+        .records()
+        .filter_map(|r| r.ok().and_then(|r| r.get(4).map(str::to_string)))
+        .collect();
+    let taxonomy = Taxonomy::default_saas();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let verbatims: Vec<Verbatim> = (0..ROWS)
+        .map(|i| {
+            let text = texts[i % texts.len()].clone();
+            Verbatim {
+                seq: 0,
+                workspace: "bench".into(),
+                source: Source::Social,
+                external_id: None,
+                tags: tag_text(&taxonomy, 0, &text, &GivenTags::default(), Origin::Rule),
+                text,
+                created_at: 1_424_000_000_000_000 + i as i64 * 1_000_000,
+                received_at: 1_424_000_000_000_000,
+                customer_id: None,
+                account_id: None,
+                language: None,
+                metadata: Default::default(),
+                scores: Default::default(),
+                theme: None,
+            }
+        })
+        .collect();
+    for chunk in verbatims.chunks(5000) {
+        store.insert_batch("bench", chunk).unwrap();
+    }
+    store.flush_blocking().unwrap();
+    drop(verbatims);
+    let before = peak_rss_mib();
+    let state = ThemeState::default();
+    let params = ThemeParams::default();
+    for run in ["first (all new)", "second (continuing)"] {
+        let started = Instant::now();
+        let summary = state.refresh(&store, &taxonomy, "bench", &params).unwrap();
+        println!(
+            "{run}: {} verbatims, {} themes ({} new, {} continued), coverage {:.3}, {} reassigned: {:.2} s",
+            summary.verbatims,
+            summary.themes,
+            summary.created,
+            summary.continued,
+            summary.coverage,
+            summary.reassigned,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "peak RSS {:.0} MiB (after loading the store: {:.0} MiB); store on disk {:.0} MiB",
+        peak_rss_mib(),
+        before,
+        store.size_on_disk().unwrap() as f64 / 1048576.0
+    );
+}
