@@ -44,6 +44,23 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub index: IndexConfig,
     pub tagging: TaggingConfig,
+    pub themes: ThemesConfig,
+}
+
+/// Theme detection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThemesConfig {
+    /// Refresh every workspace's themes this often, in seconds (0: only on demand).
+    pub refresh_interval_secs: u64,
+}
+
+impl Default for ThemesConfig {
+    fn default() -> Self {
+        ThemesConfig {
+            refresh_interval_secs: 3600,
+        }
+    }
 }
 
 /// Text handling on ingest.
@@ -98,6 +115,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             index: IndexConfig::default(),
             tagging: TaggingConfig::default(),
+            themes: ThemesConfig::default(),
         }
     }
 }
@@ -162,6 +180,9 @@ pub struct ConfigArgs {
     /// Index writer memory budget in MiB [default: 64].
     #[arg(long, env = "TIDELINE_INDEX_WRITER_MEMORY_MB")]
     pub index_writer_memory_mb: Option<usize>,
+    /// Seconds between scheduled theme refreshes; 0 turns them off [default: 3600].
+    #[arg(long, env = "TIDELINE_THEMES_REFRESH_INTERVAL_SECS")]
+    pub themes_refresh_interval_secs: Option<u64>,
     /// Redact PII (emails, phones, cards, IBANs, IPs) before storing [default: true].
     #[arg(long, env = "TIDELINE_REDACT_PII")]
     pub redact_pii: Option<bool>,

@@ -412,6 +412,22 @@ impl Store {
         })
     }
 
+    /// Every workspace that holds verbatims, in order.
+    pub fn workspaces(&self) -> StoreResult<Vec<String>> {
+        let mut found = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(entry) = self.verbatims.range(from.clone()..).keys().next() {
+            let key = entry?;
+            let Some(end) = key.iter().position(|&b| b == 0) else {
+                break;
+            };
+            found.push(String::from_utf8_lossy(&key[..end]).into_owned());
+            from = key[..end].to_vec();
+            from.push(1);
+        }
+        Ok(found)
+    }
+
     /// Number of verbatims in a workspace.
     pub fn count(&self, workspace: &str) -> usize {
         self.verbatims
@@ -580,6 +596,7 @@ mod tests {
             .unwrap();
         store.insert_batch("other", &[verbatim("c", None)]).unwrap();
         assert_eq!(store.workspace_seqs("ws", 0, 10).unwrap(), vec![1, 2]);
+        assert_eq!(store.workspaces().unwrap(), ["other", "ws"]);
         assert_eq!(store.workspace_seqs("ws", 1, 10).unwrap(), vec![2]);
         let out = store
             .update("ws", &[2, 9], |v| {

@@ -325,3 +325,37 @@ async fn refresh_without_verbatims_is_empty_not_an_error() {
     let _ = item("unused");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn themes_refresh_on_a_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::test_config(dir.path());
+    config.themes.refresh_interval_secs = 1;
+    let mut t = TestServer::start_with(config).await;
+    let texts: Vec<String> = (0..8).flat_map(synthetic).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    t.ingest_texts(&refs).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    let mut found = 0;
+    for _ in 0..100 {
+        let list = themes
+            .list_themes(proto::ListThemesRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        found = list.total_size;
+        if found > 0 {
+            assert!([
+                "idle",
+                "loading verbatims",
+                "clustering",
+                "writing themes and assignments"
+            ]
+            .contains(&list.refresh_phase.as_str()));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(found >= 3, "no scheduled refresh within 10 s");
+    t.stop().await;
+}

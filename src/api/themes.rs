@@ -123,6 +123,7 @@ impl ThemeService for ThemeApi {
             total_size: total as u64,
             verbatims_in_scope: in_scope,
             coverage: themed as f64 / in_scope.max(1) as f64,
+            refresh_phase: self.engine.refresh_phase(&workspace).as_str().to_string(),
         }))
     }
 

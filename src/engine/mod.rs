@@ -74,6 +74,36 @@ pub struct Engine {
     indexer: tokio::sync::Mutex<Option<IndexerHandle>>,
     taxonomies: Arc<Taxonomies>,
     themes: Arc<ThemeState>,
+    scheduler: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Refreshes every workspace's themes every `interval`, off the async runtime.
+async fn scheduled_refreshes(
+    store: Arc<Store>,
+    taxonomies: Arc<Taxonomies>,
+    themes: Arc<ThemeState>,
+    interval: Duration,
+) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let (store, taxonomies, themes) = (store.clone(), taxonomies.clone(), themes.clone());
+        let outcome = tokio::task::spawn_blocking(move || -> Result<usize> {
+            let workspaces = store.workspaces()?;
+            for ws in &workspaces {
+                let active = taxonomies.get(&store, ws)?;
+                themes.refresh(&store, &active.taxonomy, ws, &ThemeParams::default())?;
+            }
+            Ok(workspaces.len())
+        })
+        .await;
+        match outcome {
+            Ok(Ok(count)) => tracing::info!(workspaces = count, "scheduled theme refresh done"),
+            Ok(Err(err)) => tracing::error!(error = %err, "scheduled theme refresh failed"),
+            Err(err) => tracing::error!(error = %err, "scheduled theme refresh panicked"),
+        }
+    }
 }
 
 /// A text tagged without being stored.
@@ -115,6 +145,16 @@ impl Engine {
             index_watermark = ?opened.watermark,
             "engine opened"
         );
+        let taxonomies = Arc::new(Taxonomies::default());
+        let themes = Arc::new(ThemeState::default());
+        let scheduler = (config.themes.refresh_interval_secs > 0).then(|| {
+            tokio::spawn(scheduled_refreshes(
+                store.clone(),
+                taxonomies.clone(),
+                themes.clone(),
+                Duration::from_secs(config.themes.refresh_interval_secs),
+            ))
+        });
         let indexer = writer::spawn(
             opened.index.clone(),
             opened.writer,
@@ -127,8 +167,9 @@ impl Engine {
             store,
             index: opened.index,
             indexer: tokio::sync::Mutex::new(Some(indexer)),
-            taxonomies: Arc::new(Taxonomies::default()),
-            themes: Arc::new(ThemeState::default()),
+            scheduler,
+            taxonomies,
+            themes,
         })
     }
 
@@ -629,8 +670,16 @@ impl Engine {
             .map_err(|_| Error::Timeout("waiting for the search index"))
     }
 
+    /// Where the workspace's theme refresh is.
+    pub fn refresh_phase(&self, workspace: &str) -> themes::RefreshPhase {
+        self.themes.phase(workspace)
+    }
+
     /// Final index commit, then a store flush. Idempotent.
     pub async fn shutdown(&self) -> Result<()> {
+        if let Some(scheduler) = &self.scheduler {
+            scheduler.abort();
+        }
         if let Some(indexer) = self.indexer.lock().await.take() {
             indexer.shutdown().await?;
         }

@@ -62,11 +62,33 @@ pub struct RefreshSummary {
     pub seconds: f64,
 }
 
-/// Per-workspace theme state: the cached live model and the refresh lock.
+/// Where a workspace's refresh is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefreshPhase {
+    #[default]
+    Idle,
+    Loading,
+    Clustering,
+    Writing,
+}
+
+impl RefreshPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshPhase::Idle => "idle",
+            RefreshPhase::Loading => "loading verbatims",
+            RefreshPhase::Clustering => "clustering",
+            RefreshPhase::Writing => "writing themes and assignments",
+        }
+    }
+}
+
+/// Per-workspace theme state: the cached live model, the refresh lock and its progress.
 #[derive(Default)]
 pub struct ThemeState {
     models: RwLock<HashMap<String, Option<Arc<ReadyModel>>>>,
     refreshing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    phases: Mutex<HashMap<String, RefreshPhase>>,
 }
 
 impl ThemeState {
@@ -90,6 +112,23 @@ impl ThemeState {
         Ok(model)
     }
 
+    /// Where the workspace's refresh is.
+    pub fn phase(&self, workspace: &str) -> RefreshPhase {
+        self.phases
+            .lock()
+            .expect("phase lock")
+            .get(workspace)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn set_phase(&self, workspace: &str, phase: RefreshPhase) {
+        self.phases
+            .lock()
+            .expect("phase lock")
+            .insert(workspace.to_string(), phase);
+    }
+
     fn refresh_lock(&self, workspace: &str) -> Arc<Mutex<()>> {
         self.refreshing
             .lock()
@@ -110,9 +149,23 @@ impl ThemeState {
     ) -> Result<RefreshSummary> {
         let lock = self.refresh_lock(workspace);
         let _guard = lock.lock().expect("refresh lock");
+        self.set_phase(workspace, RefreshPhase::Loading);
+        let result = self.refresh_locked(store, taxonomy, workspace, params);
+        self.set_phase(workspace, RefreshPhase::Idle);
+        result
+    }
+
+    fn refresh_locked(
+        &self,
+        store: &Store,
+        taxonomy: &Taxonomy,
+        workspace: &str,
+        params: &ThemeParams,
+    ) -> Result<RefreshSummary> {
         let started = Instant::now();
         let now = now_micros();
         let verbatims = load_all(store, workspace)?;
+        self.set_phase(workspace, RefreshPhase::Clustering);
         let docs: Vec<ThemeDoc> = verbatims
             .iter()
             .map(|v| ThemeDoc {
@@ -135,6 +188,7 @@ impl ThemeState {
             .collect();
         let detection = detect(&docs, &previous, params);
 
+        self.set_phase(workspace, RefreshPhase::Writing);
         let mut counter: u64 = store.doc(workspace, COUNTER, "next")?.unwrap_or(1);
         let mut summary = RefreshSummary {
             verbatims: verbatims.len(),
@@ -181,10 +235,10 @@ impl ThemeState {
                 refreshed_at: now,
                 history: {
                     let mut h = previous.map(|p| p.history.clone()).unwrap_or_default();
-                    h.push(if continued {
-                        "continued".into()
-                    } else {
-                        "created".into()
+                    h.push(match (&found.split_from, continued) {
+                        (_, true) => "continued".into(),
+                        (Some(from), false) => format!("created, split from {from}"),
+                        (None, false) => "created".into(),
                     });
                     if h.len() > 50 {
                         h.drain(..h.len() - 50);

@@ -43,6 +43,8 @@ pub struct FoundTheme {
     pub coherence: f32,
     /// The previous theme this one continues, with the centroid similarity.
     pub continues: Option<(String, f32)>,
+    /// A previous theme this new one split off from (its closest match continued elsewhere).
+    pub split_from: Option<String>,
 }
 
 /// The outcome of a detection run.
@@ -174,6 +176,7 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
             coherence,
             centroid,
             continues: None,
+            split_from: None,
         });
     }
     let assignment = raw
@@ -261,6 +264,12 @@ fn match_previous(themes: &mut [FoundTheme], previous: &[PreviousTheme]) -> Vec<
                 used_previous[p] = true;
                 merged.push((previous[p].id.clone(), into.clone()));
             }
+        }
+    }
+    // A new theme whose closest previous theme continued in another one split off from it.
+    for &(_, t, p) in &pairs {
+        if !used_theme[t] && themes[t].split_from.is_none() {
+            themes[t].split_from = Some(previous[p].id.clone());
         }
     }
     merged

@@ -90,8 +90,11 @@ pub fn fit(docs: &[DocFeatures], params: &ThemeParams) -> Fitted {
 /// Picks k from a geometric grid between the bounds by the simplified silhouette of one quick
 /// run each.
 pub(crate) fn choose_k(rows: &[SparseRow], dims: usize, params: &ThemeParams) -> usize {
-    let min = params.min_k.max(2);
-    let max = params.max_k.max(min).min(rows.len().max(2));
+    // Clusters smaller than the minimum theme size would fall into "unthemed": allow only as
+    // many clusters as the corpus can fill twice over.
+    let fillable = rows.len() / (2 * params.min_theme_size.max(1));
+    let min = params.min_k.max(2).min(fillable.max(2));
+    let max = params.max_k.min(fillable).max(min);
     let mut candidates = Vec::new();
     let mut k = min as f32;
     while (k as usize) <= max {

@@ -27,6 +27,7 @@ pub fn test_config(data_dir: &Path) -> Config {
         ..Default::default()
     };
     config.index.commit_interval_ms = 50;
+    config.themes.refresh_interval_secs = 0;
     config.index.writer_memory_mb = 20;
     config
 }
