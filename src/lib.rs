@@ -9,6 +9,7 @@
 //! - [`eval`]: evaluation commands against labelled corpora.
 //! - [`text`]: the one versioned analyzer (tokens, negations, units, emoji, stems) and PII redaction.
 //! - [`themes`]: TF-IDF, spherical k-means, theme labels and identity.
+//! - [`trends`]: time buckets, share-of-voice velocity, frequency classes, the emerging-issue rule.
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
@@ -32,6 +33,7 @@ pub mod store;
 pub mod tagging;
 pub mod text;
 pub mod themes;
+pub mod trends;
 
 pub use error::{Error, Result};
 

@@ -1,0 +1,348 @@
+//! Trends: counts in UTC time buckets by `created_at`, velocity on *share of voice* (a theme's share
+//! of all verbatims in the current window against its baseline window), frequency classes, and the
+//! emerging-issue rule. Pure computation: no I/O, no HTTP.
+//!
+//! Because velocity compares shares, a day on which every theme doubles raises nothing: a theme
+//! alerts only when it grows faster than the whole.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Micros;
+
+const HOUR: Micros = 3_600 * 1_000_000;
+const DAY: Micros = 24 * HOUR;
+
+/// Bucket size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Granularity {
+    Hour,
+    Day,
+    /// Weeks start on Monday, UTC.
+    Week,
+}
+
+/// The start of the bucket holding `at`.
+pub fn bucket_start(at: Micros, granularity: Granularity) -> Micros {
+    match granularity {
+        Granularity::Hour => at.div_euclid(HOUR) * HOUR,
+        Granularity::Day => at.div_euclid(DAY) * DAY,
+        // 1970-01-01 was a Thursday: shift by 3 days so weeks start on Monday.
+        Granularity::Week => (at + 3 * DAY).div_euclid(7 * DAY) * 7 * DAY - 3 * DAY,
+    }
+}
+
+/// One bucket of a series.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub count: u64,
+    pub sentiment_sum: f64,
+    /// Counts per severity level name.
+    pub severities: BTreeMap<String, u64>,
+    pub customers: std::collections::BTreeSet<String>,
+}
+
+/// A verbatim as trends see it.
+#[derive(Debug, Clone)]
+pub struct Point<'a> {
+    pub created_at: Micros,
+    pub sentiment: f32,
+    pub severity: Option<&'a str>,
+    pub customer: Option<&'a str>,
+}
+
+/// Buckets points by `created_at`.
+pub fn series<'a>(
+    points: impl IntoIterator<Item = Point<'a>>,
+    granularity: Granularity,
+) -> BTreeMap<Micros, Bucket> {
+    let mut out: BTreeMap<Micros, Bucket> = BTreeMap::new();
+    for p in points {
+        let bucket = out
+            .entry(bucket_start(p.created_at, granularity))
+            .or_default();
+        bucket.count += 1;
+        bucket.sentiment_sum += p.sentiment as f64;
+        if let Some(level) = p.severity {
+            *bucket.severities.entry(level.to_string()).or_default() += 1;
+        }
+        if let Some(customer) = p.customer {
+            bucket.customers.insert(customer.to_string());
+        }
+    }
+    out
+}
+
+/// Windows and thresholds of the emerging-issue rule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertRule {
+    /// Current window length, in seconds (default 7 days).
+    pub window_secs: i64,
+    /// Baseline window, just before the current one, in seconds (default 28 days).
+    pub baseline_secs: i64,
+    /// Velocity (relative growth of share) above which a theme may alert.
+    pub velocity_threshold: f64,
+    /// Mentions needed in the current window.
+    pub min_mentions: u64,
+    /// One-sided significance of the share increase (binomial, normal approximation).
+    pub significance: f64,
+    /// Baseline share under which a theme counts as new (Emerging).
+    pub new_share: f64,
+}
+
+impl Default for AlertRule {
+    fn default() -> Self {
+        AlertRule {
+            window_secs: 7 * 86_400,
+            baseline_secs: 28 * 86_400,
+            velocity_threshold: 0.30,
+            min_mentions: 10,
+            significance: 0.01,
+            new_share: 0.002,
+        }
+    }
+}
+
+/// How a theme's volume behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrequencyClass {
+    /// New, or near-zero baseline and rising with enough mentions.
+    Emerging,
+    /// Share up by more than the velocity threshold.
+    Growing,
+    /// Share within the threshold either way.
+    Persistent,
+    /// Share down by more than the threshold (relative to 1 + threshold).
+    Declining,
+}
+
+/// A theme's standing in one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Standing {
+    pub mentions: u64,
+    pub baseline_mentions: u64,
+    pub share: f64,
+    pub baseline_share: f64,
+    /// share / baseline share − 1 (baseline smoothed so a zero baseline is finite).
+    pub velocity: f64,
+    /// One-sided p-value of the share increase.
+    pub p_value: f64,
+    pub class: FrequencyClass,
+    /// Whether the emerging-issue rule fires (before cooldown).
+    pub alert: bool,
+}
+
+/// Evaluates one theme: `mentions` of `total` verbatims in the current window against
+/// `baseline_mentions` of `baseline_total` in the baseline window.
+pub fn evaluate(
+    mentions: u64,
+    total: u64,
+    baseline_mentions: u64,
+    baseline_total: u64,
+    rule: &AlertRule,
+) -> Standing {
+    let share = mentions as f64 / total.max(1) as f64;
+    let raw_baseline = baseline_mentions as f64 / baseline_total.max(1) as f64;
+    // Smoothed baseline share: half a mention added, so a new theme has a small, finite baseline.
+    let baseline_share = (baseline_mentions as f64 + 0.5) / (baseline_total as f64 + 1.0);
+    let velocity = share / baseline_share - 1.0;
+    let p_value = share_increase_p_value(mentions, total, baseline_share);
+    let significant = p_value < rule.significance;
+    let enough = mentions >= rule.min_mentions;
+    let class = if raw_baseline < rule.new_share && enough && significant {
+        FrequencyClass::Emerging
+    } else if velocity > rule.velocity_threshold && significant {
+        FrequencyClass::Growing
+    } else if velocity < -rule.velocity_threshold / (1.0 + rule.velocity_threshold)
+        && baseline_mentions >= rule.min_mentions
+    {
+        FrequencyClass::Declining
+    } else {
+        FrequencyClass::Persistent
+    };
+    Standing {
+        mentions,
+        baseline_mentions,
+        share,
+        baseline_share: raw_baseline,
+        velocity,
+        p_value,
+        class,
+        alert: velocity > rule.velocity_threshold && enough && significant,
+    }
+}
+
+/// P(X ≥ x) for X ~ Binomial(n, p0), by the normal approximation with continuity correction.
+pub fn share_increase_p_value(x: u64, n: u64, p0: f64) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let mean = n as f64 * p0;
+    let sd = (n as f64 * p0 * (1.0 - p0)).sqrt().max(1e-12);
+    let z = (x as f64 - 0.5 - mean) / sd;
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function (Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_utc_hours_days_and_monday_weeks() {
+        let t = 1_424_777_700 * 1_000_000; // Tue 2015-02-24 11:35 UTC
+        assert_eq!(
+            bucket_start(t, Granularity::Hour),
+            1_424_775_600 * 1_000_000
+        );
+        assert_eq!(bucket_start(t, Granularity::Day), 1_424_736_000 * 1_000_000);
+        assert_eq!(
+            bucket_start(t, Granularity::Week),
+            1_424_649_600 * 1_000_000
+        ); // Mon 2015-02-23
+        let s = series(
+            [
+                Point {
+                    created_at: t,
+                    sentiment: -0.5,
+                    severity: Some("high"),
+                    customer: Some("c1"),
+                },
+                Point {
+                    created_at: t + HOUR,
+                    sentiment: 0.5,
+                    severity: Some("low"),
+                    customer: Some("c1"),
+                },
+            ],
+            Granularity::Day,
+        );
+        let bucket = &s[&bucket_start(t, Granularity::Day)];
+        assert_eq!(
+            (bucket.count, bucket.sentiment_sum, bucket.customers.len()),
+            (2, 0.0, 1)
+        );
+    }
+
+    #[test]
+    fn p_values_behave() {
+        assert!(share_increase_p_value(30, 1000, 0.01) < 1e-6);
+        assert!(share_increase_p_value(10, 1000, 0.01) > 0.4);
+        assert!((erfc(0.0) - 1.0).abs() < 1e-6);
+        assert!((erfc(1.0) - 0.157_299_2).abs() < 1e-6);
+    }
+
+    /// 10 steady themes with noise, one tripling its share over the last 3 days, one day on which
+    /// all volume doubles: exactly the tripling theme alerts, and nothing alerts on the doubling day.
+    #[test]
+    fn synthetic_stream_with_known_truth() {
+        let rule = AlertRule {
+            window_secs: 3 * 86_400,
+            baseline_secs: 14 * 86_400,
+            ..Default::default()
+        };
+        let days = 30usize;
+        let doubling_day = 20usize;
+        // counts[day][theme]; theme 0 triples its share over the last 3 days.
+        let mut rng_state = 7u64;
+        let mut noise = || {
+            rng_state = rng_state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            ((rng_state >> 33) % 11) as i64 - 5
+        };
+        let counts: Vec<Vec<u64>> = (0..days)
+            .map(|day| {
+                (0..10)
+                    .map(|theme| {
+                        let base = 100 + noise();
+                        let base = if day == doubling_day { base * 2 } else { base };
+                        let tripled = theme == 0 && day >= days - 3;
+                        (if tripled { base * 3 } else { base }) as u64
+                    })
+                    .collect()
+            })
+            .collect();
+        let evaluate_on = |day: usize| -> Vec<usize> {
+            let window = rule.window_secs as usize / 86_400;
+            let baseline = rule.baseline_secs as usize / 86_400;
+            let now = (day + 1 - window)..=day;
+            let base = (day + 1 - window - baseline)..(day + 1 - window);
+            let total = |range: &mut dyn Iterator<Item = usize>| -> (Vec<u64>, u64) {
+                let mut per = vec![0u64; 10];
+                for d in range {
+                    for (t, c) in counts[d].iter().enumerate() {
+                        per[t] += c;
+                    }
+                }
+                let sum = per.iter().sum();
+                (per, sum)
+            };
+            let (now_per, now_total) = total(&mut now.clone());
+            let (base_per, base_total) = total(&mut base.clone());
+            (0..10)
+                .filter(|&t| evaluate(now_per[t], now_total, base_per[t], base_total, &rule).alert)
+                .collect()
+        };
+        for day in 17..days {
+            let alerting = evaluate_on(day);
+            if day >= days - 2 {
+                assert_eq!(alerting, vec![0], "day {day}");
+            } else if day < days - 3 {
+                assert!(alerting.is_empty(), "day {day}: {alerting:?}");
+            }
+        }
+        assert!(evaluate_on(doubling_day).is_empty());
+    }
+
+    #[test]
+    fn classes_follow_share_not_volume() {
+        let rule = AlertRule::default();
+        assert_eq!(
+            evaluate(0, 1000, 0, 4000, &rule).class,
+            FrequencyClass::Persistent
+        );
+        assert_eq!(
+            evaluate(40, 1000, 0, 4000, &rule).class,
+            FrequencyClass::Emerging
+        );
+        assert_eq!(
+            evaluate(100, 1000, 200, 4000, &rule).class,
+            FrequencyClass::Growing
+        );
+        assert_eq!(
+            evaluate(50, 1000, 200, 4000, &rule).class,
+            FrequencyClass::Persistent
+        );
+        assert_eq!(
+            evaluate(20, 1000, 200, 4000, &rule).class,
+            FrequencyClass::Declining
+        );
+        // Everything doubles: share unchanged, no alert.
+        assert!(!evaluate(100, 2000, 200, 4000, &rule).alert);
+    }
+}
