@@ -3,42 +3,24 @@
 
 mod common;
 
-use common::{shared_data, TestServer};
-use tideline::import::{read_csv, stream_items, CsvMapping};
-use tideline::proto::{self, SearchFilter, SearchVerbatimsRequest};
+use common::TestServer;
+use tideline::import::stream_items;
+use tideline::proto::{SearchFilter, SearchVerbatimsRequest};
 
 #[tokio::test]
 async fn airline_tweets_import_search_and_reimport_without_duplicates() {
-    let Some(path) = shared_data("airline_tweets.csv") else {
+    let Some(items) = common::airline_rows() else {
         return;
     };
-    let mapping = CsvMapping {
-        text: "text".into(),
-        external_id: Some("tweet_id".into()),
-        created_at: Some("tweet_created".into()),
-        source: proto::Source::Social,
-        metadata: vec![
-            "airline".into(),
-            "airline_sentiment".into(),
-            "negativereason".into(),
-        ],
-    };
-    let rows = read_csv(&path, &mapping).unwrap();
-    assert_eq!(rows.items.len(), 14_640);
-    assert!(
-        rows.errors.is_empty(),
-        "{:?}",
-        &rows.errors[..rows.errors.len().min(5)]
-    );
-    let united = rows
-        .items
+    assert_eq!(items.len(), 14_640);
+    let united = items
         .iter()
         .filter(|v| v.metadata.get("airline").is_some_and(|a| a == "United"))
         .count();
 
     let dir = tempfile::tempdir().unwrap();
     let mut t = TestServer::start(dir.path()).await;
-    let summary = stream_items(&mut t.ingest, "airline", rows.items.clone(), 500)
+    let summary = stream_items(&mut t.ingest, "airline", items.clone(), 500)
         .await
         .unwrap();
     assert_eq!(summary.received, 14_640);
@@ -135,7 +117,7 @@ async fn airline_tweets_import_search_and_reimport_without_duplicates() {
     );
 
     // A second import creates nothing.
-    let again = stream_items(&mut t.ingest, "airline", rows.items, 500)
+    let again = stream_items(&mut t.ingest, "airline", items, 500)
         .await
         .unwrap();
     assert_eq!(

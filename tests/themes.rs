@@ -5,8 +5,8 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{item, shared_data, TestServer};
-use tideline::import::{read_csv, stream_items, CsvMapping};
+use common::{item, TestServer};
+use tideline::import::stream_items;
 use tideline::proto::theme_service_client::ThemeServiceClient;
 use tideline::proto::{self, SearchFilter};
 
@@ -226,17 +226,9 @@ async fn refresh_lists_labelled_themes_and_keeps_edits_and_ids() {
 
 #[tokio::test]
 async fn theme_ids_are_stable_when_the_corpus_grows_by_ten_percent() {
-    let Some(path) = shared_data("airline_tweets.csv") else {
+    let Some(rows) = common::airline_rows() else {
         return;
     };
-    let mapping = CsvMapping {
-        text: "text".into(),
-        external_id: Some("tweet_id".into()),
-        created_at: Some("tweet_created".into()),
-        source: proto::Source::Social,
-        metadata: vec![],
-    };
-    let rows = read_csv(&path, &mapping).unwrap().items;
     // Every 11th row is held back: the base is ~91% of the file, the rest arrives later.
     let (later, base): (Vec<_>, Vec<_>) =
         rows.into_iter().enumerate().partition(|(i, _)| i % 11 == 0);

@@ -7,8 +7,8 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use common::{shared_data, TestServer};
-use tideline::import::{read_csv, stream_items, CsvMapping};
+use common::TestServer;
+use tideline::import::stream_items;
 use tideline::proto::theme_service_client::ThemeServiceClient;
 use tideline::proto::{self, SearchVerbatimsRequest};
 use tideline::trends::{bucket_start, evaluate, AlertRule, Granularity};
@@ -17,17 +17,9 @@ const DAY: i64 = 86_400;
 
 #[tokio::test]
 async fn cancellation_wave_alerts_by_22_february_and_the_volume_doubling_does_not() {
-    let Some(path) = shared_data("airline_tweets.csv") else {
+    let Some(rows) = common::airline_rows() else {
         return;
     };
-    let mapping = CsvMapping {
-        text: "text".into(),
-        external_id: Some("tweet_id".into()),
-        created_at: Some("tweet_created".into()),
-        source: proto::Source::Social,
-        metadata: vec![],
-    };
-    let rows = read_csv(&path, &mapping).unwrap().items;
     let dir = tempfile::tempdir().unwrap();
     let mut t = TestServer::start(dir.path()).await;
     stream_items(&mut t.ingest, "default", rows, 500)

@@ -21,6 +21,19 @@ use crate::model::{validate_workspace, ValidationError};
 /// Request header naming the workspace when the request's `workspace` field is empty.
 pub const WORKSPACE_HEADER: &str = "x-tideline-workspace";
 
+/// The workspace a request addresses, as a status on error (see [`resolve_workspace`]).
+fn workspace_of<T>(
+    engine: &crate::engine::Engine,
+    request: &Request<T>,
+    field: &str,
+) -> Result<String, tonic::Status> {
+    Ok(resolve_workspace(
+        request,
+        field,
+        &engine.config().default_workspace,
+    )?)
+}
+
 /// The workspace a request addresses: its field, else the header, else the configured default.
 fn resolve_workspace<T>(
     request: &Request<T>,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, resolve_workspace};
+use super::{convert, workspace_of};
 use crate::engine::taxonomies::{ActiveTaxonomy, RetagJob, RetagState};
 use crate::engine::Engine;
 use crate::proto;
@@ -19,14 +19,6 @@ pub struct TaxonomyApi {
 impl TaxonomyApi {
     pub fn new(engine: Arc<Engine>) -> Self {
         TaxonomyApi { engine }
-    }
-
-    fn workspace<T>(&self, request: &Request<T>, field: &str) -> Result<String, Status> {
-        Ok(resolve_workspace(
-            request,
-            field,
-            &self.engine.config().default_workspace,
-        )?)
     }
 }
 
@@ -78,7 +70,7 @@ impl TaxonomyService for TaxonomyApi {
         &self,
         request: Request<proto::GetTaxonomyRequest>,
     ) -> Result<Response<proto::Taxonomy>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let (active, job) = self.engine.taxonomy(&workspace).await?;
         Ok(Response::new(taxonomy_to_proto(&active, job)))
     }
@@ -87,7 +79,7 @@ impl TaxonomyService for TaxonomyApi {
         &self,
         request: Request<proto::UpdateTaxonomyRequest>,
     ) -> Result<Response<proto::Taxonomy>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let toml = request.into_inner().toml;
         let (active, job) = self.engine.update_taxonomy(&workspace, toml).await?;
         Ok(Response::new(taxonomy_to_proto(&active, Some(job))))
@@ -97,7 +89,7 @@ impl TaxonomyService for TaxonomyApi {
         &self,
         request: Request<proto::TagTextRequest>,
     ) -> Result<Response<proto::TagTextResponse>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let given = convert::given_tags(req.tags.unwrap_or_default(), "tags")?;
         let tagged = self

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, resolve_workspace};
+use super::{convert, workspace_of};
 use crate::engine::{Engine, SearchRequest};
 use crate::model::ValidationError;
 use crate::pagination::{self, PageToken};
@@ -19,14 +19,6 @@ pub struct ThemeApi {
 impl ThemeApi {
     pub fn new(engine: Arc<Engine>) -> Self {
         ThemeApi { engine }
-    }
-
-    fn workspace<T>(&self, request: &Request<T>, field: &str) -> Result<String, Status> {
-        Ok(resolve_workspace(
-            request,
-            field,
-            &self.engine.config().default_workspace,
-        )?)
     }
 }
 
@@ -85,7 +77,7 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::ListThemesRequest>,
     ) -> Result<Response<proto::ListThemesResponse>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let filter = convert::filter(req.filter)?;
         let page_size =
@@ -131,7 +123,7 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::GetThemeRequest>,
     ) -> Result<Response<proto::Theme>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id = request.into_inner().id;
         let (theme, quotes) = self.engine.theme(&workspace, &id).await?;
         let (scoped, in_scope) = self
@@ -151,7 +143,7 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::ListThemeVerbatimsRequest>,
     ) -> Result<Response<proto::SearchVerbatimsResponse>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         self.engine.theme(&workspace, &req.id).await?;
         let filter = convert::filter(Some(proto::SearchFilter {
@@ -176,7 +168,7 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::RefreshThemesRequest>,
     ) -> Result<Response<proto::RefreshThemesResponse>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let k = request.into_inner().k;
         if k == 1 {
             return Err(ValidationError::new("k", "must be 0 (automatic) or at least 2").into());
@@ -202,7 +194,7 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::UpdateThemeRequest>,
     ) -> Result<Response<proto::Theme>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let nonempty = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
         let theme = self
@@ -227,7 +219,7 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::MergeThemesRequest>,
     ) -> Result<Response<proto::Theme>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         if req.theme_ids.is_empty() {
             return Err(ValidationError::new("theme_ids", "must name at least one theme").into());

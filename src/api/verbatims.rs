@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, resolve_workspace};
+use super::{convert, workspace_of};
 use crate::engine::{ClearTags, Engine, SearchRequest};
 use crate::model::{ValidationError, VerbatimId};
 use crate::proto;
@@ -18,14 +18,6 @@ impl VerbatimApi {
     pub fn new(engine: Arc<Engine>) -> Self {
         VerbatimApi { engine }
     }
-
-    fn workspace<T>(&self, request: &Request<T>, field: &str) -> Result<String, Status> {
-        Ok(resolve_workspace(
-            request,
-            field,
-            &self.engine.config().default_workspace,
-        )?)
-    }
 }
 
 #[tonic::async_trait]
@@ -34,7 +26,7 @@ impl VerbatimService for VerbatimApi {
         &self,
         request: Request<proto::GetVerbatimRequest>,
     ) -> Result<Response<proto::Verbatim>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id: VerbatimId = request.get_ref().id.parse()?;
         let verbatim = self.engine.get(&workspace, id).await?;
         Ok(Response::new(convert::verbatim(verbatim)))
@@ -44,7 +36,7 @@ impl VerbatimService for VerbatimApi {
         &self,
         request: Request<proto::DeleteVerbatimRequest>,
     ) -> Result<Response<()>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id: VerbatimId = request.get_ref().id.parse()?;
         self.engine.delete(&workspace, id).await?;
         Ok(Response::new(()))
@@ -54,7 +46,7 @@ impl VerbatimService for VerbatimApi {
         &self,
         request: Request<proto::SearchVerbatimsRequest>,
     ) -> Result<Response<proto::SearchVerbatimsResponse>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let results = self
             .engine
@@ -74,7 +66,7 @@ impl VerbatimService for VerbatimApi {
         &self,
         request: Request<proto::UpdateVerbatimTagsRequest>,
     ) -> Result<Response<proto::Verbatim>, Status> {
-        let workspace = self.workspace(&request, &request.get_ref().workspace)?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let id: VerbatimId = req.id.parse()?;
         let given = convert::given_tags(req.tags.unwrap_or_default(), "tags")?;

@@ -146,3 +146,27 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
     eprintln!("skipping: {} not found", path.display());
     None
 }
+
+/// The rows of `../shared/data/airline_tweets.csv` as new verbatims (tweet id as external id,
+/// airline and labels as metadata), or `None` when the file is absent outside CI.
+pub fn airline_rows() -> Option<Vec<NewVerbatim>> {
+    let path = shared_data("airline_tweets.csv")?;
+    let mapping = tideline::import::CsvMapping {
+        text: "text".into(),
+        external_id: Some("tweet_id".into()),
+        created_at: Some("tweet_created".into()),
+        source: proto::Source::Social,
+        metadata: vec![
+            "airline".into(),
+            "airline_sentiment".into(),
+            "negativereason".into(),
+        ],
+    };
+    let rows = tideline::import::read_csv(&path, &mapping).expect("the airline file reads");
+    assert!(
+        rows.errors.is_empty(),
+        "{:?}",
+        &rows.errors[..rows.errors.len().min(5)]
+    );
+    Some(rows.items)
+}
