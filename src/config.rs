@@ -53,12 +53,30 @@ pub struct Config {
 pub struct ThemesConfig {
     /// Refresh every workspace's themes this often, in seconds (0: only on demand).
     pub refresh_interval_secs: u64,
+    /// Fewest themes an automatic refresh looks for.
+    pub min_themes: usize,
+    /// Most themes an automatic refresh looks for.
+    pub max_themes: usize,
 }
 
 impl Default for ThemesConfig {
     fn default() -> Self {
         ThemesConfig {
             refresh_interval_secs: 3600,
+            min_themes: 5,
+            max_themes: 80,
+        }
+    }
+}
+
+impl ThemesConfig {
+    /// Detection parameters for a refresh, with `k` fixed when given.
+    pub fn params(&self, k: Option<usize>) -> crate::themes::ThemeParams {
+        crate::themes::ThemeParams {
+            k,
+            min_k: self.min_themes,
+            max_k: self.max_themes,
+            ..Default::default()
         }
     }
 }
@@ -262,6 +280,12 @@ impl Config {
         }
         if self.index.writer_memory_mb < 15 {
             return Err(invalid("index.writer_memory_mb", "must be at least 15"));
+        }
+        if self.themes.min_themes < 2 || self.themes.max_themes < self.themes.min_themes {
+            return Err(invalid(
+                "themes.min_themes",
+                "must be at least 2 and at most themes.max_themes",
+            ));
         }
         if self.index.commit_interval_ms == 0 {
             return Err(invalid("index.commit_interval_ms", "must be positive"));

@@ -83,6 +83,7 @@ async fn scheduled_refreshes(
     taxonomies: Arc<Taxonomies>,
     themes: Arc<ThemeState>,
     interval: Duration,
+    params: ThemeParams,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -93,7 +94,7 @@ async fn scheduled_refreshes(
             let workspaces = store.workspaces()?;
             for ws in &workspaces {
                 let active = taxonomies.get(&store, ws)?;
-                themes.refresh(&store, &active.taxonomy, ws, &ThemeParams::default())?;
+                themes.refresh(&store, &active.taxonomy, ws, &params)?;
             }
             Ok(workspaces.len())
         })
@@ -153,6 +154,7 @@ impl Engine {
                 taxonomies.clone(),
                 themes.clone(),
                 Duration::from_secs(config.themes.refresh_interval_secs),
+                config.themes.params(None),
             ))
         });
         let indexer = writer::spawn(
