@@ -201,6 +201,12 @@ pub struct ConfigArgs {
     /// Seconds between scheduled theme refreshes; 0 turns them off [default: 3600].
     #[arg(long, env = "TIDELINE_THEMES_REFRESH_INTERVAL_SECS")]
     pub themes_refresh_interval_secs: Option<u64>,
+    /// Fewest themes an automatic refresh looks for [default: 5].
+    #[arg(long, env = "TIDELINE_THEMES_MIN")]
+    pub themes_min: Option<usize>,
+    /// Most themes an automatic refresh looks for [default: 80].
+    #[arg(long, env = "TIDELINE_THEMES_MAX")]
+    pub themes_max: Option<usize>,
     /// Redact PII (emails, phones, cards, IBANs, IPs) before storing [default: true].
     #[arg(long, env = "TIDELINE_REDACT_PII")]
     pub redact_pii: Option<bool>,
@@ -256,6 +262,13 @@ impl Config {
             &mut self.index.writer_memory_mb,
             &args.index_writer_memory_mb,
         );
+        set(&mut self.tagging.redact_pii, &args.redact_pii);
+        set(
+            &mut self.themes.refresh_interval_secs,
+            &args.themes_refresh_interval_secs,
+        );
+        set(&mut self.themes.min_themes, &args.themes_min);
+        set(&mut self.themes.max_themes, &args.themes_max);
     }
 
     /// Refuses values the server cannot run with.
@@ -340,6 +353,53 @@ mod tests {
         let config = Config::load(&args).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
         assert_eq!(config.limits.max_text_bytes, 20);
+    }
+
+    #[test]
+    fn every_flag_overrides_its_field() {
+        let args = ConfigArgs {
+            config: None,
+            listen: Some("127.0.0.1:9".parse().unwrap()),
+            data_dir: Some(PathBuf::from("/d")),
+            default_workspace: Some("acme".into()),
+            shutdown_grace_secs: Some(3),
+            max_text_bytes: Some(10),
+            max_batch_items: Some(11),
+            max_message_bytes: Some(4096),
+            max_page_size: Some(13),
+            max_reported_failures: Some(14),
+            index_commit_interval_ms: Some(15),
+            index_writer_memory_mb: Some(16),
+            themes_refresh_interval_secs: Some(17),
+            themes_min: Some(3),
+            themes_max: Some(19),
+            redact_pii: Some(false),
+        };
+        let config = Config::load(&args).unwrap();
+        let expected = Config {
+            listen: "127.0.0.1:9".parse().unwrap(),
+            data_dir: PathBuf::from("/d"),
+            default_workspace: "acme".into(),
+            shutdown_grace_secs: 3,
+            limits: LimitsConfig {
+                max_text_bytes: 10,
+                max_batch_items: 11,
+                max_message_bytes: 4096,
+                max_page_size: 13,
+                max_reported_failures: 14,
+            },
+            index: IndexConfig {
+                commit_interval_ms: 15,
+                writer_memory_mb: 16,
+            },
+            tagging: TaggingConfig { redact_pii: false },
+            themes: ThemesConfig {
+                refresh_interval_secs: 17,
+                min_themes: 3,
+                max_themes: 19,
+            },
+        };
+        assert_eq!(config, expected);
     }
 
     #[test]
