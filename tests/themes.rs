@@ -351,3 +351,91 @@ async fn themes_refresh_on_a_schedule() {
     assert!(found >= 3, "no scheduled refresh within 10 s");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn theme_trend_buckets_by_created_at_with_share_of_voice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TestServer::start(dir.path()).await;
+    // Days 0, 1 and 3 (day 2 has nothing): the trend still has a bucket for it.
+    let mut items = Vec::new();
+    for (round, day) in [
+        (0, 0),
+        (1, 0),
+        (2, 1),
+        (3, 1),
+        (4, 3),
+        (5, 3),
+        (6, 3),
+        (7, 3),
+    ] {
+        for text in synthetic(round) {
+            let mut v = item(&text);
+            v.created_at = Some(common::day(day));
+            items.push(v);
+        }
+    }
+    t.ingest_items(items).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    themes
+        .refresh_themes(proto::RefreshThemesRequest {
+            k: 4,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let list = themes
+        .list_themes(proto::ListThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let theme = &list.themes[0];
+    let trend = themes
+        .get_theme_trend(proto::GetThemeTrendRequest {
+            id: theme.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let starts: Vec<i64> = trend
+        .buckets
+        .iter()
+        .map(|b| b.start.unwrap().seconds)
+        .collect();
+    assert_eq!(
+        starts,
+        (0..4).map(|d| common::day(d).seconds).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        trend.buckets.iter().map(|b| b.count).sum::<u64>(),
+        theme.volume
+    );
+    assert_eq!(
+        trend.buckets.iter().map(|b| b.total).collect::<Vec<_>>(),
+        [32, 32, 0, 64]
+    );
+    assert_eq!(trend.buckets[2].count, 0);
+    for b in &trend.buckets {
+        assert!((0.0..=1.0).contains(&b.share));
+        assert_eq!(b.severities.values().sum::<u64>(), b.count);
+    }
+    let err = themes
+        .get_theme_trend(proto::GetThemeTrendRequest {
+            id: theme.id.clone(),
+            granularity: 9,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().starts_with("granularity"));
+    let err = themes
+        .get_theme_trend(proto::GetThemeTrendRequest {
+            id: "TH-0404".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    t.stop().await;
+}

@@ -215,6 +215,46 @@ impl ThemeService for ThemeApi {
         )))
     }
 
+    async fn get_theme_trend(
+        &self,
+        request: Request<proto::GetThemeTrendRequest>,
+    ) -> Result<Response<proto::ThemeTrend>, Status> {
+        use crate::trends::Granularity;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let granularity = match proto::Granularity::try_from(req.granularity) {
+            Ok(proto::Granularity::Hour) => Granularity::Hour,
+            Ok(proto::Granularity::Day) | Ok(proto::Granularity::Unspecified) => Granularity::Day,
+            Ok(proto::Granularity::Week) => Granularity::Week,
+            Err(_) => {
+                return Err(ValidationError::new(
+                    "granularity",
+                    format!("unknown value {}", req.granularity),
+                )
+                .into())
+            }
+        };
+        let buckets = self
+            .engine
+            .theme_trend(&workspace, &req.id, granularity)
+            .await?;
+        Ok(Response::new(proto::ThemeTrend {
+            id: req.id,
+            buckets: buckets
+                .into_iter()
+                .map(|(start, bucket, total)| proto::TrendBucket {
+                    start: Some(convert::timestamp(start)),
+                    count: bucket.count,
+                    total,
+                    share: bucket.count as f64 / total.max(1) as f64,
+                    average_sentiment: bucket.sentiment_sum / bucket.count.max(1) as f64,
+                    severities: bucket.severities.into_iter().collect(),
+                    distinct_customers: bucket.customers.len() as u64,
+                })
+                .collect(),
+        }))
+    }
+
     async fn merge_themes(
         &self,
         request: Request<proto::MergeThemesRequest>,

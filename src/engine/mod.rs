@@ -618,6 +618,18 @@ impl Engine {
         .await?
     }
 
+    /// A theme's volume, share of voice, sentiment, severities and customers per time bucket.
+    pub async fn theme_trend(
+        &self,
+        workspace: &str,
+        id: &str,
+        granularity: crate::trends::Granularity,
+    ) -> Result<Vec<(Micros, crate::trends::Bucket, u64)>> {
+        let (store, ws, id) = (self.store.clone(), workspace.to_string(), id.to_string());
+        tokio::task::spawn_blocking(move || themes::theme_trend(&store, &ws, &id, granularity))
+            .await?
+    }
+
     /// Renames (pinning the label) and/or sets the owner of a theme.
     pub async fn update_theme(
         &self,

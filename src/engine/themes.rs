@@ -330,6 +330,55 @@ impl ThemeState {
     }
 }
 
+/// A theme's buckets with the workspace's total per bucket, every bucket from the first to the
+/// last verbatim of the workspace.
+pub fn theme_trend(
+    store: &Store,
+    workspace: &str,
+    id: &str,
+    granularity: crate::trends::Granularity,
+) -> Result<Vec<(crate::model::Micros, crate::trends::Bucket, u64)>> {
+    use crate::trends::{bucket_start, series, Point};
+    get_theme(store, workspace, id)?;
+    let verbatims = load_all(store, workspace)?;
+    fn point(v: &Verbatim) -> Point<'_> {
+        Point {
+            created_at: v.created_at,
+            sentiment: v.tags.sentiment.as_ref().map_or(0.0, |s| s.score),
+            severity: v.tags.severity.as_ref().map(|s| s.value.as_str()),
+            customer: v.customer_id.as_deref(),
+        }
+    }
+    let totals = series(verbatims.iter().map(point), granularity);
+    let theme = series(
+        verbatims
+            .iter()
+            .filter(|v| v.theme.as_deref() == Some(id))
+            .map(point),
+        granularity,
+    );
+    let (Some(&first), Some(&last)) = (totals.keys().next(), totals.keys().next_back()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut at = first;
+    while at <= last {
+        let total = totals.get(&at).map_or(0, |b| b.count);
+        out.push((at, theme.get(&at).cloned().unwrap_or_default(), total));
+        // The next bucket: step past this one (weeks and days have fixed lengths in UTC).
+        at = bucket_start(at + step(granularity), granularity);
+    }
+    Ok(out)
+}
+
+fn step(granularity: crate::trends::Granularity) -> crate::model::Micros {
+    match granularity {
+        crate::trends::Granularity::Hour => 3_600 * 1_000_000,
+        crate::trends::Granularity::Day => 86_400 * 1_000_000,
+        crate::trends::Granularity::Week => 7 * 86_400 * 1_000_000,
+    }
+}
+
 /// Every verbatim of a workspace, in arrival order.
 fn load_all(store: &Store, workspace: &str) -> Result<Vec<Verbatim>> {
     let mut all = Vec::new();
