@@ -71,6 +71,14 @@ fn theme_to_proto(
     }
 }
 
+/// A theme as its last refresh (plus live assignments and merges) left it, for answers to edits.
+fn stored_theme_to_proto(theme: Theme) -> proto::Theme {
+    let (volume, share) = (theme.volume, theme.share as f64);
+    let mut out = theme_to_proto(theme, volume, 0, Vec::new());
+    out.share = share;
+    out
+}
+
 #[tonic::async_trait]
 impl ThemeService for ThemeApi {
     async fn list_themes(
@@ -206,13 +214,7 @@ impl ThemeService for ThemeApi {
                 nonempty(req.owner),
             )
             .await?;
-        let volume = theme.volume;
-        Ok(Response::new(theme_to_proto(
-            theme,
-            volume,
-            volume,
-            Vec::new(),
-        )))
+        Ok(Response::new(stored_theme_to_proto(theme)))
     }
 
     async fn get_theme_trend(
@@ -268,12 +270,6 @@ impl ThemeService for ThemeApi {
             .engine
             .merge_themes(&workspace, req.theme_ids, &req.into)
             .await?;
-        let volume = theme.volume;
-        Ok(Response::new(theme_to_proto(
-            theme,
-            volume,
-            volume,
-            Vec::new(),
-        )))
+        Ok(Response::new(stored_theme_to_proto(theme)))
     }
 }
