@@ -45,6 +45,57 @@ pub struct Config {
     pub index: IndexConfig,
     pub tagging: TaggingConfig,
     pub themes: ThemesConfig,
+    pub alerts: AlertsConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Emerging-issue alerts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Evaluate every workspace's alert rules this often, in seconds (0: only after theme
+    /// refreshes and on demand).
+    pub evaluate_interval_secs: u64,
+    /// The default rules; each workspace can replace them (UpdateAlertRules).
+    pub rules: crate::trends::AlertRule,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            evaluate_interval_secs: 900,
+            rules: crate::trends::AlertRule::default(),
+        }
+    }
+}
+
+/// Webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Accept webhook URLs that point at private, loopback or link-local addresses (and plain
+    /// http for loopback). Off in production: it guards against SSRF.
+    pub allow_private_urls: bool,
+    /// How long one delivery attempt may take, in seconds.
+    pub timeout_secs: u64,
+    /// Delay before each attempt, in seconds: the first is the delay after the alert, the rest
+    /// follow failures. Each gets ±10% jitter; 429/503 answers may ask for longer (Retry-After).
+    pub retry_schedule_secs: Vec<f64>,
+    /// Deliveries sent at the same time.
+    pub max_concurrent_deliveries: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            allow_private_urls: false,
+            timeout_secs: 15,
+            retry_schedule_secs: vec![
+                0.0, 5.0, 300.0, 1_800.0, 7_200.0, 18_000.0, 36_000.0, 36_000.0,
+            ],
+            max_concurrent_deliveries: 8,
+        }
+    }
 }
 
 /// Theme detection.
@@ -134,6 +185,8 @@ impl Default for Config {
             index: IndexConfig::default(),
             tagging: TaggingConfig::default(),
             themes: ThemesConfig::default(),
+            alerts: AlertsConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -210,6 +263,12 @@ pub struct ConfigArgs {
     /// Redact PII (emails, phones, cards, IBANs, IPs) before storing [default: true].
     #[arg(long, env = "TIDELINE_REDACT_PII")]
     pub redact_pii: Option<bool>,
+    /// Seconds between scheduled alert evaluations; 0 turns them off [default: 900].
+    #[arg(long, env = "TIDELINE_ALERTS_EVALUATE_INTERVAL_SECS")]
+    pub alerts_evaluate_interval_secs: Option<u64>,
+    /// Accept webhook URLs on private and loopback addresses (SSRF guard off) [default: false].
+    #[arg(long, env = "TIDELINE_WEBHOOKS_ALLOW_PRIVATE_URLS")]
+    pub webhooks_allow_private_urls: Option<bool>,
 }
 
 impl Config {
@@ -269,6 +328,14 @@ impl Config {
         );
         set(&mut self.themes.min_themes, &args.themes_min);
         set(&mut self.themes.max_themes, &args.themes_max);
+        set(
+            &mut self.alerts.evaluate_interval_secs,
+            &args.alerts_evaluate_interval_secs,
+        );
+        set(
+            &mut self.webhooks.allow_private_urls,
+            &args.webhooks_allow_private_urls,
+        );
     }
 
     /// Refuses values the server cannot run with.
@@ -302,6 +369,28 @@ impl Config {
         }
         if self.index.commit_interval_ms == 0 {
             return Err(invalid("index.commit_interval_ms", "must be positive"));
+        }
+        if let Some((field, message)) = self.alerts.rules.invalid_field() {
+            return Err(ConfigError::Invalid {
+                field: "alerts.rules",
+                message: format!("{field} {message}"),
+            });
+        }
+        let schedule = &self.webhooks.retry_schedule_secs;
+        if schedule.is_empty() || schedule.iter().any(|s| !(s.is_finite() && *s >= 0.0)) {
+            return Err(invalid(
+                "webhooks.retry_schedule_secs",
+                "must list at least one non-negative delay",
+            ));
+        }
+        if self.webhooks.timeout_secs == 0 {
+            return Err(invalid("webhooks.timeout_secs", "must be positive"));
+        }
+        if self.webhooks.max_concurrent_deliveries == 0 {
+            return Err(invalid(
+                "webhooks.max_concurrent_deliveries",
+                "must be positive",
+            ));
         }
         Ok(())
     }
@@ -374,6 +463,8 @@ mod tests {
             themes_min: Some(3),
             themes_max: Some(19),
             redact_pii: Some(false),
+            alerts_evaluate_interval_secs: Some(20),
+            webhooks_allow_private_urls: Some(true),
         };
         let config = Config::load(&args).unwrap();
         let expected = Config {
@@ -397,6 +488,14 @@ mod tests {
                 refresh_interval_secs: 17,
                 min_themes: 3,
                 max_themes: 19,
+            },
+            alerts: AlertsConfig {
+                evaluate_interval_secs: 20,
+                ..Default::default()
+            },
+            webhooks: WebhooksConfig {
+                allow_private_urls: true,
+                ..Default::default()
             },
         };
         assert_eq!(config, expected);

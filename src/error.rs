@@ -21,6 +21,9 @@ pub enum Error {
     },
     #[error("{what} not found")]
     NotFound { what: String },
+    /// The request is valid but the resource is not in a state that allows it.
+    #[error("{0}")]
+    FailedPrecondition(String),
     #[error("timed out: {0}")]
     Timeout(&'static str),
     #[error(transparent)]

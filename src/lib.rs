@@ -10,6 +10,8 @@
 //! - [`text`]: the one versioned analyzer (tokens, negations, units, emoji, stems) and PII redaction.
 //! - [`themes`]: TF-IDF, spherical k-means, theme labels and identity.
 //! - [`trends`]: time buckets, share-of-voice velocity, frequency classes, the emerging-issue rule.
+//! - [`alerts`]: alert records, their lifecycle and content (severity, summary, action, quotes).
+//! - [`webhooks`]: subscriptions, Standard Webhooks signing, SSRF guard, the outbox worker.
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
@@ -18,6 +20,7 @@
 //! - [`config`]: the one typed configuration.
 //! - [`error`]: the crate error and `Result`.
 
+pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod config;
@@ -34,6 +37,7 @@ pub mod tagging;
 pub mod text;
 pub mod themes;
 pub mod trends;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 

@@ -292,6 +292,28 @@ impl NewVerbatim {
     }
 }
 
+/// Formats a time as RFC 3339 in UTC with second precision: `2015-02-24T11:35:00Z`.
+pub fn format_rfc3339(micros: Micros) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
 /// Converts a `(seconds, nanos)` timestamp to microseconds, naming `field` when it is malformed.
 pub fn timestamp_micros(field: &str, seconds: i64, nanos: i32) -> Result<Micros, ValidationError> {
     if !(0..1_000_000_000).contains(&nanos) {
@@ -423,6 +445,20 @@ fn optional_id(field: &str, value: String) -> Result<Option<String>, ValidationE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_formats_utc_dates() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            format_rfc3339(1_424_777_700 * 1_000_000),
+            "2015-02-24T11:35:00Z"
+        );
+        assert_eq!(
+            format_rfc3339(951_782_400 * 1_000_000),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(format_rfc3339(-1_000_000), "1969-12-31T23:59:59Z");
+    }
 
     const LIMITS: Limits = Limits {
         max_text_bytes: 100,

@@ -64,6 +64,47 @@ pub fn page_size(requested: i32, max: usize) -> Result<usize, ValidationError> {
     }
 }
 
+/// One page of an in-memory listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: String,
+    pub total: usize,
+}
+
+/// Pages through a listing held in memory: `page_token` (issued for a request with
+/// `fingerprint`) says where to start.
+pub fn paginate<T>(
+    items: Vec<T>,
+    page_size: i32,
+    max_page_size: usize,
+    page_token: &str,
+    fingerprint: u64,
+) -> Result<Page<T>, ValidationError> {
+    let size = self::page_size(page_size, max_page_size)?;
+    let offset = if page_token.is_empty() {
+        0
+    } else {
+        PageToken::decode(page_token, fingerprint)?.offset
+    };
+    let total = items.len();
+    let next = offset + size;
+    Ok(Page {
+        items: items.into_iter().skip(offset).take(size).collect(),
+        next_page_token: if next < total {
+            PageToken {
+                offset: next,
+                max_seq: 0,
+                fingerprint,
+            }
+            .encode()
+        } else {
+            String::new()
+        },
+        total,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +126,24 @@ mod tests {
         );
         assert!(PageToken::decode("not a token!", 0).is_err());
         assert!(PageToken::decode(&URL_SAFE_NO_PAD.encode(b"{}"), 0).is_err());
+    }
+
+    #[test]
+    fn in_memory_listings_page_through() {
+        let first = paginate((0..5).collect(), 2, 100, "", 7).unwrap();
+        assert_eq!((first.items, first.total), (vec![0, 1], 5));
+        let second = paginate((0..5).collect(), 2, 100, &first.next_page_token, 7).unwrap();
+        assert_eq!(second.items, vec![2, 3]);
+        let last = paginate((0..5).collect(), 2, 100, &second.next_page_token, 7).unwrap();
+        assert_eq!((last.items, last.next_page_token), (vec![4], String::new()));
+        assert!(paginate(
+            (0..5).collect::<Vec<_>>(),
+            2,
+            100,
+            &first.next_page_token,
+            8
+        )
+        .is_err());
     }
 
     #[test]

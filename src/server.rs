@@ -12,23 +12,38 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 
-use crate::api::{status::message_limit_text, IngestApi, TaxonomyApi, ThemeApi, VerbatimApi};
+use crate::api::{
+    status::message_limit_text, AlertApi, IngestApi, TaxonomyApi, ThemeApi, VerbatimApi, WebhookApi,
+};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::proto;
+use crate::proto::alert_service_server::AlertServiceServer;
 use crate::proto::ingest_service_server::IngestServiceServer;
 use crate::proto::taxonomy_service_server::TaxonomyServiceServer;
 use crate::proto::theme_service_server::ThemeServiceServer;
 use crate::proto::verbatim_service_server::VerbatimServiceServer;
+use crate::proto::webhook_service_server::WebhookServiceServer;
 
 /// Names of the services this server registers, for health reporting.
-const SERVICE_NAMES: [&str; 4] = [
+const SERVICE_NAMES: [&str; 6] = [
     "tideline.v1.ThemeService",
     "tideline.v1.IngestService",
     "tideline.v1.VerbatimService",
     "tideline.v1.TaxonomyService",
+    "tideline.v1.AlertService",
+    "tideline.v1.WebhookService",
 ];
+
+/// A generated service server with the configured message size limits in both directions.
+macro_rules! limited {
+    ($server:ident, $api:expr, $max:expr) => {
+        $server::new($api)
+            .max_decoding_message_size($max)
+            .max_encoding_message_size($max)
+    };
+}
 
 /// A server running in the background of the current tokio runtime.
 pub struct RunningServer {
@@ -66,20 +81,36 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .build_v1alpha()
         .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
 
-    let ingest = IngestServiceServer::new(IngestApi::new(engine.clone()))
-        .max_decoding_message_size(max_message)
-        .max_encoding_message_size(max_message);
-    let verbatims = VerbatimServiceServer::new(VerbatimApi::new(engine.clone()))
-        .max_decoding_message_size(max_message)
-        .max_encoding_message_size(max_message);
-
-    let taxonomy = TaxonomyServiceServer::new(TaxonomyApi::new(engine.clone()))
-        .max_decoding_message_size(max_message)
-        .max_encoding_message_size(max_message);
-
-    let themes = ThemeServiceServer::new(ThemeApi::new(engine.clone()))
-        .max_decoding_message_size(max_message)
-        .max_encoding_message_size(max_message);
+    let ingest = limited!(
+        IngestServiceServer,
+        IngestApi::new(engine.clone()),
+        max_message
+    );
+    let verbatims = limited!(
+        VerbatimServiceServer,
+        VerbatimApi::new(engine.clone()),
+        max_message
+    );
+    let taxonomy = limited!(
+        TaxonomyServiceServer,
+        TaxonomyApi::new(engine.clone()),
+        max_message
+    );
+    let themes = limited!(
+        ThemeServiceServer,
+        ThemeApi::new(engine.clone()),
+        max_message
+    );
+    let alerts = limited!(
+        AlertServiceServer,
+        AlertApi::new(engine.clone()),
+        max_message
+    );
+    let webhooks = limited!(
+        WebhookServiceServer,
+        WebhookApi::new(engine.clone()),
+        max_message
+    );
 
     let (stop, stopped) = oneshot::channel::<()>();
     let router = tonic::transport::Server::builder()
@@ -96,7 +127,9 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .add_service(ingest)
         .add_service(verbatims)
         .add_service(taxonomy)
-        .add_service(themes);
+        .add_service(themes)
+        .add_service(alerts)
+        .add_service(webhooks);
     let serve = tokio::spawn(router.serve_with_incoming_shutdown(
         TcpListenerStream::new(listener),
         async {
@@ -137,6 +170,8 @@ impl RunningServer {
                 .set_service_status(name, ServingStatus::NotServing)
                 .await;
         }
+        // Live watchers would hold the drain open for the whole grace period: end them first.
+        self.engine.close_watchers();
         let _ = self.stop.send(());
         let mut serve = self.serve;
         match tokio::time::timeout(self.grace, &mut serve).await {

@@ -6,7 +6,10 @@
 //! - `idempotency`: `{workspace}\0{source code}{external_id}` → `seq` (u64 be)
 //! - `changes`: `{seq:u64 be}` → JSON [`Change`]; trimmed once the index has committed past it
 //! - `taxonomies`: `{workspace}\0` → JSON [`StoredTaxonomy`]
-//! - `docs`: `{workspace}\0{kind}\0{name}` → JSON (themes, theme models, counters)
+//! - `docs`: `{workspace}\0{kind}\0{name}` → JSON (themes, theme models, counters, alerts,
+//!   webhooks, deliveries)
+//! - `outbox`: `{due:u64 be}{workspace}\0{delivery}` → empty: webhook deliveries waiting for their
+//!   next attempt, in due order. Written in the same transaction as the documents they belong to.
 //! - `meta`: `schema_version`, `last_seq`
 //!
 //! Writes are serialised by one lock so sequence numbers commit in order, which is what lets the
@@ -71,6 +74,7 @@ pub struct Store {
     meta: sled::Tree,
     taxonomies: sled::Tree,
     docs: sled::Tree,
+    outbox: sled::Tree,
     /// The last assigned sequence number; held while writing.
     last_seq: Mutex<u64>,
     durable: watch::Sender<u64>,
@@ -105,6 +109,7 @@ impl Store {
             changes: db.open_tree("changes")?,
             taxonomies: db.open_tree("taxonomies")?,
             docs: db.open_tree("docs")?,
+            outbox: db.open_tree("outbox")?,
             meta,
             db,
             last_seq: Mutex::new(last_seq),
@@ -334,6 +339,48 @@ impl Store {
         Ok(())
     }
 
+    /// Applies a batch of document writes and outbox changes in one transaction: all or nothing.
+    /// Not durable until [`Store::flush`].
+    pub fn commit(&self, batch: DocBatch) -> StoreResult<()> {
+        (&self.docs, &self.outbox)
+            .transaction(|(docs, outbox)| {
+                for (key, value) in &batch.docs {
+                    match value {
+                        Some(value) => docs.insert(key.as_slice(), value.as_slice())?,
+                        None => docs.remove(key.as_slice())?,
+                    };
+                }
+                for (key, add) in &batch.outbox {
+                    if *add {
+                        outbox.insert(key.as_slice(), &[])?;
+                    } else {
+                        outbox.remove(key.as_slice())?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// Outbox entries due at or before `now`, earliest first, at most `limit`.
+    pub fn outbox_due(&self, now: u64, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        let end = (now + 1).to_be_bytes();
+        self.outbox
+            .range(..end.as_slice())
+            .keys()
+            .take(limit)
+            .map(|key| OutboxEntry::decode(&key?))
+            .collect()
+    }
+
+    /// When the earliest outbox entry is due.
+    pub fn outbox_next_due(&self) -> StoreResult<Option<u64>> {
+        match self.outbox.first()? {
+            Some((key, _)) => Ok(Some(OutboxEntry::decode(&key)?.due)),
+            None => Ok(None),
+        }
+    }
+
     /// Makes every write so far durable, then publishes the new durable sequence to followers.
     pub async fn flush(&self) -> StoreResult<()> {
         let upto = self.last_seq();
@@ -438,6 +485,74 @@ impl Store {
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> StoreResult<u64> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+/// A webhook delivery waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// When its next attempt is due, in microseconds since the epoch.
+    pub due: u64,
+    pub workspace: String,
+    /// The delivery document's name.
+    pub delivery: String,
+}
+
+impl OutboxEntry {
+    fn key(&self) -> Vec<u8> {
+        let mut key = self.due.to_be_bytes().to_vec();
+        key.extend_from_slice(&workspace_prefix(&self.workspace));
+        key.extend_from_slice(self.delivery.as_bytes());
+        key
+    }
+
+    fn decode(key: &[u8]) -> StoreResult<OutboxEntry> {
+        let due = decode_u64(key, key.get(..8).ok_or_else(|| corrupt(key, "short key"))?)?;
+        let rest = &key[8..];
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| corrupt(key, "no workspace separator"))?;
+        Ok(OutboxEntry {
+            due,
+            workspace: String::from_utf8_lossy(&rest[..end]).into_owned(),
+            delivery: String::from_utf8_lossy(&rest[end + 1..]).into_owned(),
+        })
+    }
+}
+
+/// Document writes and outbox changes that [`Store::commit`] applies together.
+#[derive(Debug, Default)]
+pub struct DocBatch {
+    docs: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    outbox: Vec<(Vec<u8>, bool)>,
+}
+
+impl DocBatch {
+    /// Writes (or replaces) a document.
+    pub fn put<T: Serialize>(&mut self, workspace: &str, kind: &str, name: &str, doc: &T) {
+        let value = serde_json::to_vec(doc).expect("documents serialise");
+        self.docs
+            .push((doc_key(workspace, kind, name), Some(value)));
+    }
+
+    /// Removes a document.
+    pub fn remove(&mut self, workspace: &str, kind: &str, name: &str) {
+        self.docs.push((doc_key(workspace, kind, name), None));
+    }
+
+    /// Puts a delivery in the outbox.
+    pub fn schedule(&mut self, entry: &OutboxEntry) {
+        self.outbox.push((entry.key(), true));
+    }
+
+    /// Takes a delivery out of the outbox.
+    pub fn unschedule(&mut self, entry: &OutboxEntry) {
+        self.outbox.push((entry.key(), false));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty() && self.outbox.is_empty()
     }
 }
 

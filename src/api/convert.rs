@@ -181,7 +181,8 @@ pub fn timestamp(micros: Micros) -> Timestamp {
     }
 }
 
-fn micros(field: &str, t: Option<Timestamp>) -> Result<Option<Micros>, ValidationError> {
+/// An optional timestamp field as microseconds; out-of-range values name the field.
+pub fn micros(field: &str, t: Option<Timestamp>) -> Result<Option<Micros>, ValidationError> {
     t.map(|t| timestamp_micros(field, t.seconds, t.nanos))
         .transpose()
 }
@@ -286,4 +287,14 @@ pub fn order(raw: i32) -> Result<Option<Order>, ValidationError> {
 /// The enum name of a source, as used in facet counts.
 pub fn source_name(source: model::Source) -> String {
     source_to_proto(source).as_str_name().to_string()
+}
+
+pub fn frequency_class_to_proto(class: crate::trends::FrequencyClass) -> proto::FrequencyClass {
+    use crate::trends::FrequencyClass;
+    match class {
+        FrequencyClass::Emerging => proto::FrequencyClass::Emerging,
+        FrequencyClass::Growing => proto::FrequencyClass::Growing,
+        FrequencyClass::Persistent => proto::FrequencyClass::Persistent,
+        FrequencyClass::Declining => proto::FrequencyClass::Declining,
+    }
 }

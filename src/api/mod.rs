@@ -1,18 +1,22 @@
 //! The gRPC API: tonic services over the [`Engine`](crate::engine::Engine), proto⇄domain
 //! conversion, and the one mapping from errors to statuses. No business logic lives here.
 
+mod alerts;
 mod convert;
 mod ingest;
 pub mod status;
 mod taxonomy;
 mod themes;
 mod verbatims;
+mod webhooks;
 
+pub use alerts::AlertApi;
 pub use convert::timestamp;
 pub use ingest::IngestApi;
 pub use taxonomy::TaxonomyApi;
 pub use themes::ThemeApi;
 pub use verbatims::VerbatimApi;
+pub use webhooks::WebhookApi;
 
 use tonic::Request;
 

@@ -16,6 +16,7 @@ impl From<Error> for Status {
             }
             e @ Error::LimitExceeded { .. } => Status::resource_exhausted(e.to_string()),
             e @ Error::NotFound { .. } => Status::not_found(e.to_string()),
+            Error::FailedPrecondition(message) => Status::failed_precondition(message),
             e @ Error::Timeout(_) => Status::deadline_exceeded(e.to_string()),
             other => {
                 tracing::error!(error = %other, "request failed");

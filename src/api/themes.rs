@@ -6,11 +6,13 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
 use crate::engine::{Engine, SearchRequest};
+use crate::model::Micros;
 use crate::model::ValidationError;
-use crate::pagination::{self, PageToken};
+use crate::pagination;
 use crate::proto;
 use crate::proto::theme_service_server::ThemeService;
 use crate::themes::record::{Theme, ThemeStatus};
+use crate::trends::{Bucket, Granularity};
 
 pub struct ThemeApi {
     engine: Arc<Engine>,
@@ -68,6 +70,11 @@ fn theme_to_proto(
             })
             .collect(),
         history: t.history,
+        frequency_class: t.frequency_class.map_or(
+            proto::FrequencyClass::Unspecified,
+            convert::frequency_class_to_proto,
+        ) as i32,
+        velocity: t.velocity,
     }
 }
 
@@ -79,6 +86,33 @@ fn stored_theme_to_proto(theme: Theme) -> proto::Theme {
     out
 }
 
+fn granularity(raw: i32) -> Result<Granularity, ValidationError> {
+    match proto::Granularity::try_from(raw) {
+        Ok(proto::Granularity::Hour) => Ok(Granularity::Hour),
+        Ok(proto::Granularity::Day) | Ok(proto::Granularity::Unspecified) => Ok(Granularity::Day),
+        Ok(proto::Granularity::Week) => Ok(Granularity::Week),
+        Err(_) => Err(ValidationError::new(
+            "granularity",
+            format!("unknown value {raw}"),
+        )),
+    }
+}
+
+fn buckets_to_proto(buckets: Vec<(Micros, Bucket, u64)>) -> Vec<proto::TrendBucket> {
+    buckets
+        .into_iter()
+        .map(|(start, bucket, total)| proto::TrendBucket {
+            start: Some(convert::timestamp(start)),
+            count: bucket.count,
+            total,
+            share: bucket.count as f64 / total.max(1) as f64,
+            average_sentiment: bucket.sentiment_sum / bucket.count.max(1) as f64,
+            severities: bucket.severities.into_iter().collect(),
+            distinct_customers: bucket.customers.len() as u64,
+        })
+        .collect()
+}
+
 #[tonic::async_trait]
 impl ThemeService for ThemeApi {
     async fn list_themes(
@@ -88,39 +122,27 @@ impl ThemeService for ThemeApi {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let filter = convert::filter(req.filter)?;
-        let page_size =
-            pagination::page_size(req.page_size, self.engine.config().limits.max_page_size)?;
         let fingerprint = pagination::fingerprint(&(&workspace, &filter, req.include_inactive));
-        let offset = if req.page_token.is_empty() {
-            0
-        } else {
-            PageToken::decode(&req.page_token, fingerprint)?.offset
-        };
         let (themes, in_scope) = self
             .engine
             .themes_in_scope(&workspace, filter, req.include_inactive)
             .await?;
-        let total = themes.len();
         let themed: u64 = themes.iter().map(|(_, v)| v).sum();
-        let next = offset + page_size;
+        let page = pagination::paginate(
+            themes,
+            req.page_size,
+            self.engine.config().limits.max_page_size,
+            &req.page_token,
+            fingerprint,
+        )?;
         Ok(Response::new(proto::ListThemesResponse {
-            themes: themes
+            themes: page
+                .items
                 .into_iter()
-                .skip(offset)
-                .take(page_size)
                 .map(|(t, volume)| theme_to_proto(t, volume, in_scope, Vec::new()))
                 .collect(),
-            next_page_token: if next < total {
-                PageToken {
-                    offset: next,
-                    max_seq: 0,
-                    fingerprint,
-                }
-                .encode()
-            } else {
-                String::new()
-            },
-            total_size: total as u64,
+            next_page_token: page.next_page_token,
+            total_size: page.total as u64,
             verbatims_in_scope: in_scope,
             coverage: themed as f64 / in_scope.max(1) as f64,
             refresh_phase: self.engine.refresh_phase(&workspace).as_str().to_string(),
@@ -221,39 +243,37 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::GetThemeTrendRequest>,
     ) -> Result<Response<proto::ThemeTrend>, Status> {
-        use crate::trends::Granularity;
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
-        let granularity = match proto::Granularity::try_from(req.granularity) {
-            Ok(proto::Granularity::Hour) => Granularity::Hour,
-            Ok(proto::Granularity::Day) | Ok(proto::Granularity::Unspecified) => Granularity::Day,
-            Ok(proto::Granularity::Week) => Granularity::Week,
-            Err(_) => {
-                return Err(ValidationError::new(
-                    "granularity",
-                    format!("unknown value {}", req.granularity),
-                )
-                .into())
-            }
-        };
+        let granularity = granularity(req.granularity)?;
         let buckets = self
             .engine
             .theme_trend(&workspace, &req.id, granularity)
             .await?;
         Ok(Response::new(proto::ThemeTrend {
             id: req.id,
-            buckets: buckets
-                .into_iter()
-                .map(|(start, bucket, total)| proto::TrendBucket {
-                    start: Some(convert::timestamp(start)),
-                    count: bucket.count,
-                    total,
-                    share: bucket.count as f64 / total.max(1) as f64,
-                    average_sentiment: bucket.sentiment_sum / bucket.count.max(1) as f64,
-                    severities: bucket.severities.into_iter().collect(),
-                    distinct_customers: bucket.customers.len() as u64,
-                })
-                .collect(),
+            buckets: buckets_to_proto(buckets),
+        }))
+    }
+
+    async fn get_tag_trend(
+        &self,
+        request: Request<proto::GetTagTrendRequest>,
+    ) -> Result<Response<proto::TagTrend>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let granularity = granularity(req.granularity)?;
+        if req.value.trim().is_empty() {
+            return Err(ValidationError::new("value", "is required").into());
+        }
+        let buckets = self
+            .engine
+            .tag_trend(&workspace, &req.dimension, &req.value, granularity)
+            .await?;
+        Ok(Response::new(proto::TagTrend {
+            dimension: req.dimension,
+            value: req.value,
+            buckets: buckets_to_proto(buckets),
         }))
     }
 

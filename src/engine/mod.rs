@@ -1,8 +1,10 @@
 //! The engine: what the service does, independent of gRPC. Validates, redacts and tags, writes to
 //! the store, makes writes durable before answering, and keeps the search index following the store.
 
+pub mod alerts;
 pub mod taxonomies;
 pub mod themes;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,7 @@ use crate::tagging::taxonomy::Taxonomy;
 use crate::tagging::{apply_given, tag_text, validate_given};
 use crate::text::pii;
 
+use self::alerts::{AlertFilter, Alerting, EvaluateOptions, Evaluation};
 use self::taxonomies::{retag_workspace, ActiveTaxonomy, RetagJob, Taxonomies};
 use self::themes::{RefreshSummary, ThemeState};
 use crate::text::StemLanguage;
@@ -74,35 +77,54 @@ pub struct Engine {
     indexer: tokio::sync::Mutex<Option<IndexerHandle>>,
     taxonomies: Arc<Taxonomies>,
     themes: Arc<ThemeState>,
-    scheduler: Option<tokio::task::JoinHandle<()>>,
+    alerting: Arc<Alerting>,
+    /// Scheduled theme refreshes, alert evaluations, and the webhook worker.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Refreshes every workspace's themes every `interval`, off the async runtime.
-async fn scheduled_refreshes(
+/// Every `interval`, refreshes each workspace's themes (when `refresh` is given) and evaluates its
+/// alerts, off the async runtime.
+async fn scheduled(
     store: Arc<Store>,
     taxonomies: Arc<Taxonomies>,
     themes: Arc<ThemeState>,
+    alerting: Arc<Alerting>,
     interval: Duration,
-    params: ThemeParams,
+    refresh: Option<ThemeParams>,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let task = if refresh.is_some() {
+        "scheduled theme refresh"
+    } else {
+        "scheduled alert evaluation"
+    };
     loop {
         ticker.tick().await;
-        let (store, taxonomies, themes) = (store.clone(), taxonomies.clone(), themes.clone());
+        let (store, taxonomies, themes, alerting, params) = (
+            store.clone(),
+            taxonomies.clone(),
+            themes.clone(),
+            alerting.clone(),
+            refresh,
+        );
         let outcome = tokio::task::spawn_blocking(move || -> Result<usize> {
             let workspaces = store.workspaces()?;
             for ws in &workspaces {
                 let active = taxonomies.get(&store, ws)?;
-                themes.refresh(&store, &active.taxonomy, ws, &params)?;
+                if let Some(params) = &params {
+                    themes.refresh(&store, &active.taxonomy, ws, params)?;
+                }
+                let live = alerts::EvaluateOptions::default();
+                alerting.evaluate(&active.taxonomy, ws, &live, now_micros())?;
             }
             Ok(workspaces.len())
         })
         .await;
         match outcome {
-            Ok(Ok(count)) => tracing::info!(workspaces = count, "scheduled theme refresh done"),
-            Ok(Err(err)) => tracing::error!(error = %err, "scheduled theme refresh failed"),
-            Err(err) => tracing::error!(error = %err, "scheduled theme refresh panicked"),
+            Ok(Ok(count)) => tracing::info!(workspaces = count, "{task} done"),
+            Ok(Err(err)) => tracing::error!(error = %err, "{task} failed"),
+            Err(err) => tracing::error!(error = %err, "{task} panicked"),
         }
     }
 }
@@ -148,15 +170,31 @@ impl Engine {
         );
         let taxonomies = Arc::new(Taxonomies::default());
         let themes = Arc::new(ThemeState::default());
-        let scheduler = (config.themes.refresh_interval_secs > 0).then(|| {
-            tokio::spawn(scheduled_refreshes(
-                store.clone(),
-                taxonomies.clone(),
-                themes.clone(),
-                Duration::from_secs(config.themes.refresh_interval_secs),
-                config.themes.params(None),
-            ))
-        });
+        let alerting = Arc::new(Alerting::new(store.clone(), config.alerts.rules));
+        let mut background = vec![crate::webhooks::worker::spawn(
+            store.clone(),
+            config.webhooks.clone(),
+            alerting.outbox.clone(),
+        )];
+        let schedules = [
+            (
+                config.themes.refresh_interval_secs,
+                Some(config.themes.params(None)),
+            ),
+            (config.alerts.evaluate_interval_secs, None),
+        ];
+        for (secs, refresh) in schedules {
+            if secs > 0 {
+                background.push(tokio::spawn(scheduled(
+                    store.clone(),
+                    taxonomies.clone(),
+                    themes.clone(),
+                    alerting.clone(),
+                    Duration::from_secs(secs),
+                    refresh,
+                )));
+            }
+        }
         let indexer = writer::spawn(
             opened.index.clone(),
             opened.writer,
@@ -169,9 +207,10 @@ impl Engine {
             store,
             index: opened.index,
             indexer: tokio::sync::Mutex::new(Some(indexer)),
-            scheduler,
+            background,
             taxonomies,
             themes,
+            alerting,
         })
     }
 
@@ -532,19 +571,23 @@ impl Engine {
         workspace: &str,
         k: Option<usize>,
     ) -> Result<RefreshSummary> {
-        let (store, taxonomies, themes) = (
+        let (store, taxonomies, themes, alerting) = (
             self.store.clone(),
             self.taxonomies.clone(),
             self.themes.clone(),
+            self.alerting.clone(),
         );
         let ws = workspace.to_string();
-        let summary = tokio::task::spawn_blocking(move || {
+        let params = self.config.themes.params(k);
+        let summary = tokio::task::spawn_blocking(move || -> Result<RefreshSummary> {
             let active = taxonomies.get(&store, &ws)?;
-            let params = ThemeParams {
-                k,
-                ..ThemeParams::default()
-            };
-            themes.refresh(&store, &active.taxonomy, &ws, &params)
+            let summary = themes.refresh(&store, &active.taxonomy, &ws, &params)?;
+            // New themes, new standings: evaluate the alert rules on them.
+            let live = EvaluateOptions::default();
+            if let Err(err) = alerting.evaluate(&active.taxonomy, &ws, &live, now_micros()) {
+                tracing::error!(workspace = %ws, error = %err, "alert evaluation after refresh failed");
+            }
+            Ok(summary)
         })
         .await??;
         self.store.flush().await?;
@@ -667,6 +710,186 @@ impl Engine {
         Ok(theme)
     }
 
+    /// Buckets for the verbatims carrying one tag value, with the workspace total per bucket.
+    pub async fn tag_trend(
+        &self,
+        workspace: &str,
+        dimension: &str,
+        value: &str,
+        granularity: crate::trends::Granularity,
+    ) -> Result<Vec<(Micros, crate::trends::Bucket, u64)>> {
+        if !crate::index::TAG_DIMENSIONS.contains(&dimension) || dimension == "theme" {
+            return Err(ValidationError::new(
+                "dimension",
+                format!(
+                    "{dimension:?} is not a tag dimension (journey_stage, driver, product_area, severity, sentiment)"
+                ),
+            )
+            .into());
+        }
+        let (store, ws) = (self.store.clone(), workspace.to_string());
+        let (dimension, value) = (dimension.to_string(), value.to_string());
+        tokio::task::spawn_blocking(move || {
+            themes::trend(&store, &ws, granularity, |v| {
+                crate::index::tag_facets(&v.tags, None)
+                    .into_iter()
+                    .any(|(d, x)| d == dimension && x == value)
+            })
+        })
+        .await?
+    }
+
+    /// Evaluates a workspace's alert rules (live, or a backtest with `as_of`).
+    pub async fn evaluate_alerts(
+        &self,
+        workspace: &str,
+        options: EvaluateOptions,
+    ) -> Result<Evaluation> {
+        let (store, taxonomies, alerting) = (
+            self.store.clone(),
+            self.taxonomies.clone(),
+            self.alerting.clone(),
+        );
+        let ws = workspace.to_string();
+        tokio::task::spawn_blocking(move || {
+            let active = taxonomies.get(&store, &ws)?;
+            alerting.evaluate(&active.taxonomy, &ws, &options, now_micros())
+        })
+        .await?
+    }
+
+    /// The alert log, newest first.
+    pub async fn alerts(
+        &self,
+        workspace: &str,
+        filter: AlertFilter,
+    ) -> Result<Vec<crate::alerts::Alert>> {
+        let (alerting, ws) = (self.alerting.clone(), workspace.to_string());
+        tokio::task::spawn_blocking(move || alerting.list(&ws, &filter)).await?
+    }
+
+    pub async fn alert(&self, workspace: &str, id: &str) -> Result<crate::alerts::Alert> {
+        let (alerting, ws, id) = (self.alerting.clone(), workspace.to_string(), id.to_string());
+        tokio::task::spawn_blocking(move || alerting.get(&ws, &id)).await?
+    }
+
+    /// Moves an alert through its lifecycle.
+    pub async fn update_alert(
+        &self,
+        workspace: &str,
+        id: &str,
+        status: crate::alerts::AlertStatus,
+        assignee: String,
+        note: String,
+    ) -> Result<crate::alerts::Alert> {
+        let (alerting, ws, id) = (self.alerting.clone(), workspace.to_string(), id.to_string());
+        tokio::task::spawn_blocking(move || {
+            alerting.update(&ws, &id, status, assignee, note, now_micros())
+        })
+        .await?
+    }
+
+    /// New alerts and alert changes of every workspace, from now on, and a signal that flips
+    /// when the server shuts down.
+    pub fn watch_alerts(
+        &self,
+    ) -> (
+        tokio::sync::broadcast::Receiver<(String, crate::alerts::AlertEvent)>,
+        tokio::sync::watch::Receiver<bool>,
+    ) {
+        (self.alerting.subscribe(), self.alerting.closing())
+    }
+
+    /// Ends live alert watches so a shutdown can drain.
+    pub fn close_watchers(&self) {
+        self.alerting.close_watchers();
+    }
+
+    pub async fn alert_rules(&self, workspace: &str) -> Result<crate::trends::AlertRule> {
+        let (alerting, ws) = (self.alerting.clone(), workspace.to_string());
+        tokio::task::spawn_blocking(move || alerting.rules(&ws)).await?
+    }
+
+    /// Replaces the workspace's alert rules; `None` goes back to the configured defaults.
+    pub async fn update_alert_rules(
+        &self,
+        workspace: &str,
+        rules: Option<crate::trends::AlertRule>,
+    ) -> Result<crate::trends::AlertRule> {
+        let (alerting, ws) = (self.alerting.clone(), workspace.to_string());
+        tokio::task::spawn_blocking(move || alerting.set_rules(&ws, rules)).await?
+    }
+
+    /// Runs a blocking webhook-store function with the store, off the async runtime, and wakes
+    /// the delivery worker afterwards (it may have queued deliveries).
+    async fn with_webhooks<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store, Micros) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        let out = tokio::task::spawn_blocking(move || f(&store, now_micros())).await??;
+        self.alerting.outbox.notify_one();
+        Ok(out)
+    }
+
+    pub async fn create_webhook(
+        &self,
+        workspace: &str,
+        new: webhooks::NewWebhook,
+    ) -> Result<(crate::webhooks::Webhook, String)> {
+        let ws = workspace.to_string();
+        let allow_private = self.config.webhooks.allow_private_urls;
+        self.with_webhooks(move |store, now| webhooks::create(store, &ws, new, allow_private, now))
+            .await
+    }
+
+    pub async fn webhooks(&self, workspace: &str) -> Result<Vec<crate::webhooks::Webhook>> {
+        let ws = workspace.to_string();
+        self.with_webhooks(move |store, _| webhooks::list(store, &ws))
+            .await
+    }
+
+    /// Deletes a webhook and cancels its pending deliveries; returns how many.
+    pub async fn delete_webhook(&self, workspace: &str, id: &str) -> Result<usize> {
+        let (ws, id) = (workspace.to_string(), id.to_string());
+        self.with_webhooks(move |store, now| webhooks::delete(store, &ws, &id, now))
+            .await
+    }
+
+    pub async fn rotate_webhook_secret(
+        &self,
+        workspace: &str,
+        id: &str,
+    ) -> Result<(crate::webhooks::Webhook, String)> {
+        let (ws, id) = (workspace.to_string(), id.to_string());
+        self.with_webhooks(move |store, now| webhooks::rotate_secret(store, &ws, &id, now))
+            .await
+    }
+
+    pub async fn deliveries(
+        &self,
+        workspace: &str,
+        filter: webhooks::DeliveryFilter,
+    ) -> Result<Vec<crate::webhooks::Delivery>> {
+        let ws = workspace.to_string();
+        self.with_webhooks(move |store, _| webhooks::deliveries(store, &ws, &filter))
+            .await
+    }
+
+    /// Sends an alert's events again, now.
+    pub async fn redeliver_alert(
+        &self,
+        workspace: &str,
+        alert_id: &str,
+        webhook_id: Option<String>,
+    ) -> Result<Vec<crate::webhooks::Delivery>> {
+        let (ws, alert) = (workspace.to_string(), alert_id.to_string());
+        self.with_webhooks(move |store, now| {
+            webhooks::redeliver(store, &ws, &alert, webhook_id.as_deref(), now)
+        })
+        .await
+    }
+
     /// Number of verbatims stored in a workspace.
     pub async fn count(&self, workspace: &str) -> Result<usize> {
         let store = self.store.clone();
@@ -691,8 +914,8 @@ impl Engine {
 
     /// Final index commit, then a store flush. Idempotent.
     pub async fn shutdown(&self) -> Result<()> {
-        if let Some(scheduler) = &self.scheduler {
-            scheduler.abort();
+        for task in &self.background {
+            task.abort();
         }
         if let Some(indexer) = self.indexer.lock().await.take() {
             indexer.shutdown().await?;

@@ -18,7 +18,7 @@ use crate::themes::record::{theme_id, Theme, ThemeStatus};
 use crate::themes::ThemeParams;
 
 /// Store document kinds.
-const THEMES: &str = "theme";
+pub(crate) const THEMES: &str = "theme";
 const MODEL: &str = "theme_model";
 const MODEL_NAME: &str = "current";
 const COUNTER: &str = "theme_counter";
@@ -245,6 +245,8 @@ impl ThemeState {
                     }
                     h
                 },
+                frequency_class: previous.and_then(|p| p.frequency_class),
+                velocity: previous.map_or(0.0, |p| p.velocity),
                 id: id.clone(),
             };
             if continued {
@@ -338,8 +340,21 @@ pub fn theme_trend(
     id: &str,
     granularity: crate::trends::Granularity,
 ) -> Result<Vec<(crate::model::Micros, crate::trends::Bucket, u64)>> {
-    use crate::trends::{bucket_start, series, Point};
     get_theme(store, workspace, id)?;
+    trend(store, workspace, granularity, |v| {
+        v.theme.as_deref() == Some(id)
+    })
+}
+
+/// Buckets of the verbatims `selected` picks, with the workspace's total per bucket, every
+/// bucket from the first to the last verbatim of the workspace.
+pub fn trend(
+    store: &Store,
+    workspace: &str,
+    granularity: crate::trends::Granularity,
+    selected: impl Fn(&Verbatim) -> bool,
+) -> Result<Vec<(crate::model::Micros, crate::trends::Bucket, u64)>> {
+    use crate::trends::{bucket_start, series, Point};
     let verbatims = load_all(store, workspace)?;
     fn point(v: &Verbatim) -> Point<'_> {
         Point {
@@ -350,11 +365,8 @@ pub fn theme_trend(
         }
     }
     let totals = series(verbatims.iter().map(point), granularity);
-    let theme = series(
-        verbatims
-            .iter()
-            .filter(|v| v.theme.as_deref() == Some(id))
-            .map(point),
+    let picked = series(
+        verbatims.iter().filter(|v| selected(v)).map(point),
         granularity,
     );
     let (Some(&first), Some(&last)) = (totals.keys().next(), totals.keys().next_back()) else {
@@ -364,7 +376,7 @@ pub fn theme_trend(
     let mut at = first;
     while at <= last {
         let total = totals.get(&at).map_or(0, |b| b.count);
-        out.push((at, theme.get(&at).cloned().unwrap_or_default(), total));
+        out.push((at, picked.get(&at).cloned().unwrap_or_default(), total));
         // The next bucket: step past this one (weeks and days have fixed lengths in UTC).
         at = bucket_start(at + step(granularity), granularity);
     }
@@ -380,7 +392,7 @@ fn step(granularity: crate::trends::Granularity) -> crate::model::Micros {
 }
 
 /// Every verbatim of a workspace, in arrival order.
-fn load_all(store: &Store, workspace: &str) -> Result<Vec<Verbatim>> {
+pub(crate) fn load_all(store: &Store, workspace: &str) -> Result<Vec<Verbatim>> {
     let mut all = Vec::new();
     let mut after = 0;
     loop {

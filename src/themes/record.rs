@@ -53,6 +53,11 @@ pub struct Theme {
     /// What happened to it, oldest first ("created", "continued", "merged TH-0007", ...).
     #[serde(default)]
     pub history: Vec<String>,
+    /// Class and velocity at the last live alert evaluation (none before the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_class: Option<crate::trends::FrequencyClass>,
+    #[serde(default)]
+    pub velocity: f64,
 }
 
 /// Formats a theme id.

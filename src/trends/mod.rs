@@ -90,6 +90,11 @@ pub struct AlertRule {
     pub significance: f64,
     /// Baseline share under which a theme counts as new (Emerging).
     pub new_share: f64,
+    /// No second alert for the same theme and rule within this many seconds.
+    pub cooldown_secs: i64,
+    /// Negative-sentiment spike: the rise, in points, of the share of a theme's mentions that
+    /// are negative (0.25 = from 30% to 55%).
+    pub negative_share_increase: f64,
 }
 
 impl Default for AlertRule {
@@ -101,7 +106,37 @@ impl Default for AlertRule {
             min_mentions: 10,
             significance: 0.01,
             new_share: 0.002,
+            cooldown_secs: 7 * 86_400,
+            negative_share_increase: 0.25,
         }
+    }
+}
+
+impl AlertRule {
+    /// The first field that makes no sense, with why.
+    pub fn invalid_field(&self) -> Option<(&'static str, &'static str)> {
+        if self.window_secs <= 0 {
+            return Some(("window_seconds", "must be positive"));
+        }
+        if self.baseline_secs <= 0 {
+            return Some(("baseline_seconds", "must be positive"));
+        }
+        if !(self.velocity_threshold > 0.0 && self.velocity_threshold.is_finite()) {
+            return Some(("velocity_threshold", "must be positive"));
+        }
+        if !(self.significance > 0.0 && self.significance < 1.0) {
+            return Some(("significance", "must be between 0 and 1"));
+        }
+        if !(0.0..1.0).contains(&self.new_share) {
+            return Some(("new_share", "must be in [0, 1)"));
+        }
+        if self.cooldown_secs < 0 {
+            return Some(("cooldown_seconds", "must not be negative"));
+        }
+        if !(self.negative_share_increase > 0.0 && self.negative_share_increase < 1.0) {
+            return Some(("negative_share_increase", "must be between 0 and 1"));
+        }
+        None
     }
 }
 
@@ -172,6 +207,44 @@ pub fn evaluate(
         p_value,
         class,
         alert: velocity > rule.velocity_threshold && enough && significant,
+    }
+}
+
+/// A theme's negative-sentiment standing: of its `mentions` in the current window, `negative`
+/// were negative, against `baseline_negative` of `baseline_mentions` before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentimentStanding {
+    pub negative_share: f64,
+    pub baseline_negative_share: f64,
+    pub p_value: f64,
+    /// Whether the negative-sentiment spike rule fires (before cooldown): enough negative
+    /// mentions, a rise of at least `negative_share_increase` points, and significance.
+    pub alert: bool,
+}
+
+/// Evaluates the negative-sentiment spike rule for one theme. It catches a theme whose volume
+/// is steady but whose customers turn angry (a broken workaround, a policy change).
+pub fn evaluate_negative_spike(
+    negative: u64,
+    mentions: u64,
+    baseline_negative: u64,
+    baseline_mentions: u64,
+    rule: &AlertRule,
+) -> SentimentStanding {
+    let negative_share = negative as f64 / mentions.max(1) as f64;
+    let baseline_negative_share = baseline_negative as f64 / baseline_mentions.max(1) as f64;
+    // Smoothed toward one half so a tiny baseline is not taken at its word.
+    let expected = (baseline_negative as f64 + 0.5) / (baseline_mentions as f64 + 1.0);
+    let p_value = share_increase_p_value(negative, mentions, expected);
+    let alert = negative >= rule.min_mentions
+        && baseline_mentions >= rule.min_mentions
+        && negative_share - baseline_negative_share >= rule.negative_share_increase
+        && p_value < rule.significance;
+    SentimentStanding {
+        negative_share,
+        baseline_negative_share,
+        p_value,
+        alert,
     }
 }
 
@@ -321,6 +394,29 @@ mod tests {
             }
         }
         assert!(evaluate_on(doubling_day).is_empty());
+    }
+
+    #[test]
+    fn negative_spike_needs_a_real_rise_with_evidence() {
+        let rule = AlertRule::default();
+        // 30% negative before, 70% now, plenty of mentions: fires.
+        assert!(evaluate_negative_spike(70, 100, 120, 400, &rule).alert);
+        // Same rise on a handful of mentions: no evidence.
+        assert!(!evaluate_negative_spike(5, 7, 3, 10, &rule).alert);
+        // Steady anger: nothing new.
+        assert!(!evaluate_negative_spike(70, 100, 270, 400, &rule).alert);
+        // A rise smaller than the threshold, however significant.
+        assert!(!evaluate_negative_spike(450, 1000, 1200, 4000, &rule).alert);
+    }
+
+    #[test]
+    fn rules_name_their_bad_field() {
+        let rule = AlertRule {
+            significance: 1.5,
+            ..Default::default()
+        };
+        assert_eq!(rule.invalid_field().unwrap().0, "significance");
+        assert!(AlertRule::default().invalid_field().is_none());
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! in a temporary directory, and real gRPC clients.
 #![allow(dead_code)]
 
+pub mod receiver;
+pub mod synthetic;
+
 use std::path::{Path, PathBuf};
 
 use tideline::config::Config;
@@ -28,6 +31,7 @@ pub fn test_config(data_dir: &Path) -> Config {
     };
     config.index.commit_interval_ms = 50;
     config.themes.refresh_interval_secs = 0;
+    config.alerts.evaluate_interval_secs = 0;
     config.index.writer_memory_mb = 20;
     config
 }

@@ -1,0 +1,239 @@
+//! What an alert says: its severity, a one-line summary, a recommended action and sample quotes,
+//! all derived from the evidence by documented rules.
+
+use super::{AlertSeverity, Evidence, Quote, RuleKind};
+
+/// Longest quote text, in characters.
+const QUOTE_CHARS: usize = 280;
+
+/// Severity of an alert:
+/// - **critical**: at least 20% of the mentions are tagged critical, or the share of voice at
+///   least tripled (velocity ≥ 2) while the average sentiment is at or below −0.4;
+/// - **high**: at least 20% of the mentions are high or critical, or the average sentiment is at
+///   or below −0.4, or the share tripled;
+/// - **medium**: negative on average (below −0.1), or the share doubled;
+/// - **low**: anything else (e.g. a growing feature request).
+pub fn severity(evidence: &Evidence) -> AlertSeverity {
+    let angry = evidence.average_sentiment <= -0.4;
+    let tripled = evidence.velocity >= 2.0;
+    if evidence.critical_share >= 0.2 || (tripled && angry) {
+        AlertSeverity::Critical
+    } else if evidence.high_share >= 0.2 || angry || tripled {
+        AlertSeverity::High
+    } else if evidence.average_sentiment < -0.1 || evidence.velocity >= 1.0 {
+        AlertSeverity::Medium
+    } else {
+        AlertSeverity::Low
+    }
+}
+
+/// "+340% share of voice, last 7 days (57 mentions)", or for a sentiment spike
+/// "negative mentions 31% → 72%, last 7 days (57 mentions)".
+pub fn summary(rule: RuleKind, evidence: &Evidence) -> String {
+    let window = describe_duration((evidence.window_end - evidence.window_start) / 1_000_000);
+    match rule {
+        RuleKind::Velocity => format!(
+            "{:+.0}% share of voice, last {window} ({} mentions)",
+            evidence.velocity * 100.0,
+            evidence.mentions
+        ),
+        RuleKind::NegativeSentimentSpike => format!(
+            "negative mentions {:.0}% → {:.0}%, last {window} ({} mentions)",
+            evidence.baseline_negative_share * 100.0,
+            evidence.negative_share * 100.0,
+            evidence.mentions
+        ),
+    }
+}
+
+/// A next step for the owning team, by rule and severity.
+pub fn recommended_action(
+    rule: RuleKind,
+    severity: AlertSeverity,
+    label: &str,
+    owner: &str,
+    product_area: &str,
+    evidence: &Evidence,
+) -> String {
+    let team = if owner.is_empty() {
+        "the owning team".to_string()
+    } else {
+        owner.to_string()
+    };
+    let area = if product_area.is_empty() {
+        "this area".to_string()
+    } else {
+        product_area.replace('_', " ")
+    };
+    let window = describe_duration((evidence.window_end - evidence.window_start) / 1_000_000);
+    let customers = match evidence.affected_customers {
+        0 => String::new(),
+        n => format!(" {n} customers are affected;"),
+    };
+    match (rule, severity) {
+        (RuleKind::NegativeSentimentSpike, _) => format!(
+            "Ask {team} to read the latest \"{label}\" verbatims: volume is steady but customers \
+             are angrier; look for a broken workaround, a policy change or a missed promise.{customers} \
+             reply to the quoted customers once the cause is known."
+        ),
+        (RuleKind::Velocity, AlertSeverity::Critical | AlertSeverity::High) => format!(
+            "Page {team}: check releases, incidents and config changes touching {area} in the \
+             last {window};{customers} open an incident if it is confirmed and point support \
+             at a known-issue reply."
+        ),
+        (RuleKind::Velocity, AlertSeverity::Medium) => format!(
+            "Ask {team} to triage \"{label}\" this week: confirm whether the growth in {area} \
+             is expected (a launch, a campaign) or a defect, and tag a ticket.{customers}"
+        ),
+        (RuleKind::Velocity, AlertSeverity::Low) => format!(
+            "Share \"{label}\" with {team} at the next review: demand is growing; consider it \
+             for the roadmap or the help centre."
+        ),
+    }
+    .trim_end_matches(';')
+    .trim()
+    .to_string()
+}
+
+/// Up to `n` quotes: the most negative first (they say what hurts), no two with the same
+/// opening words, each cut to a readable length.
+pub fn pick_quotes(mut candidates: Vec<(String, &str, f32)>, n: usize) -> Vec<Quote> {
+    candidates.sort_by(|a, b| a.2.total_cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+    let mut seen: Vec<String> = Vec::new();
+    let mut quotes = Vec::new();
+    for (verbatim_id, text, _) in candidates {
+        let opening: String = text
+            .split_whitespace()
+            .take(6)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        if seen.contains(&opening) {
+            continue;
+        }
+        seen.push(opening);
+        quotes.push(Quote {
+            verbatim_id,
+            text: shorten(text, QUOTE_CHARS),
+        });
+        if quotes.len() == n {
+            break;
+        }
+    }
+    quotes
+}
+
+fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max_chars - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// "7 days", "1 day", "12 hours", "90 minutes".
+pub fn describe_duration(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    if secs % 86_400 == 0 && secs > 0 {
+        plural(secs / 86_400, "day")
+    } else if secs % 3_600 == 0 && secs > 0 {
+        plural(secs / 3_600, "hour")
+    } else {
+        plural(secs / 60, "minute")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trends::FrequencyClass;
+
+    fn evidence(velocity: f64, sentiment: f64, critical: f64, high: f64) -> Evidence {
+        Evidence {
+            class: FrequencyClass::Growing,
+            mentions: 57,
+            baseline_mentions: 40,
+            share: 0.05,
+            baseline_share: 0.0114,
+            velocity,
+            p_value: 1e-9,
+            average_sentiment: sentiment,
+            negative_share: 0.72,
+            baseline_negative_share: 0.31,
+            critical_share: critical,
+            high_share: high,
+            affected_customers: 12,
+            affected_customer_share: 0.1,
+            window_start: 0,
+            window_end: 7 * 86_400 * 1_000_000,
+            baseline_start: -28 * 86_400 * 1_000_000,
+            first_seen: 0,
+        }
+    }
+
+    #[test]
+    fn severity_follows_the_documented_rules() {
+        assert_eq!(
+            severity(&evidence(0.5, 0.2, 0.25, 0.3)),
+            AlertSeverity::Critical
+        );
+        assert_eq!(
+            severity(&evidence(2.5, -0.5, 0.0, 0.0)),
+            AlertSeverity::Critical
+        );
+        assert_eq!(severity(&evidence(2.5, 0.3, 0.0, 0.0)), AlertSeverity::High);
+        assert_eq!(
+            severity(&evidence(0.5, -0.2, 0.0, 0.1)),
+            AlertSeverity::Medium
+        );
+        assert_eq!(severity(&evidence(0.5, 0.4, 0.0, 0.0)), AlertSeverity::Low);
+    }
+
+    #[test]
+    fn summaries_and_actions_read_well() {
+        let e = evidence(3.4, -0.5, 0.0, 0.0);
+        assert_eq!(
+            summary(RuleKind::Velocity, &e),
+            "+340% share of voice, last 7 days (57 mentions)"
+        );
+        assert_eq!(
+            summary(RuleKind::NegativeSentimentSpike, &e),
+            "negative mentions 31% → 72%, last 7 days (57 mentions)"
+        );
+        let action = recommended_action(
+            RuleKind::Velocity,
+            AlertSeverity::Critical,
+            "app crash",
+            "mobile-team",
+            "mobile_app",
+            &e,
+        );
+        assert!(action.starts_with("Page mobile-team"), "{action}");
+        assert!(action.contains("mobile app") && action.contains("12 customers"));
+        assert_eq!(describe_duration(3_600), "1 hour");
+        assert_eq!(describe_duration(5_400), "90 minutes");
+    }
+
+    #[test]
+    fn quotes_are_negative_first_and_distinct() {
+        let long = "x".repeat(400);
+        let quotes = pick_quotes(
+            vec![
+                ("a".into(), "the app crashes on launch every time", -0.6),
+                ("b".into(), "The app crashes on launch every time!!", -0.9),
+                ("c".into(), "fine otherwise", 0.2),
+                ("d".into(), long.as_str(), -0.1),
+            ],
+            3,
+        );
+        let ids: Vec<&str> = quotes.iter().map(|q| q.verbatim_id.as_str()).collect();
+        assert_eq!(ids, ["b", "d", "c"]);
+        assert_eq!(quotes[1].text.chars().count(), QUOTE_CHARS);
+    }
+}

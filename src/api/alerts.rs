@@ -1,0 +1,370 @@
+//! `tideline.v1.AlertService`: evaluation (live and backtests), the alert log, live watching and
+//! per-workspace rules.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use tonic::{Request, Response, Status};
+
+use super::{convert, workspace_of};
+use crate::alerts::{Alert, AlertSeverity, AlertStatus, RuleKind};
+use crate::engine::alerts::{AlertFilter, EvaluateOptions};
+use crate::engine::Engine;
+use crate::model::ValidationError;
+use crate::pagination;
+use crate::proto;
+use crate::proto::alert_service_server::AlertService;
+use crate::trends::AlertRule;
+
+pub struct AlertApi {
+    engine: Arc<Engine>,
+}
+
+impl AlertApi {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        AlertApi { engine }
+    }
+}
+
+pub fn severity_to_proto(s: AlertSeverity) -> proto::AlertSeverity {
+    match s {
+        AlertSeverity::Low => proto::AlertSeverity::Low,
+        AlertSeverity::Medium => proto::AlertSeverity::Medium,
+        AlertSeverity::High => proto::AlertSeverity::High,
+        AlertSeverity::Critical => proto::AlertSeverity::Critical,
+    }
+}
+
+/// A minimum severity filter: unspecified means none.
+pub fn min_severity(field: &str, raw: i32) -> Result<Option<AlertSeverity>, ValidationError> {
+    match proto::AlertSeverity::try_from(raw) {
+        Ok(proto::AlertSeverity::Unspecified) => Ok(None),
+        Ok(proto::AlertSeverity::Low) => Ok(Some(AlertSeverity::Low)),
+        Ok(proto::AlertSeverity::Medium) => Ok(Some(AlertSeverity::Medium)),
+        Ok(proto::AlertSeverity::High) => Ok(Some(AlertSeverity::High)),
+        Ok(proto::AlertSeverity::Critical) => Ok(Some(AlertSeverity::Critical)),
+        Err(_) => Err(ValidationError::new(field, format!("unknown value {raw}"))),
+    }
+}
+
+fn status_to_proto(s: AlertStatus) -> proto::AlertStatus {
+    match s {
+        AlertStatus::Open => proto::AlertStatus::Open,
+        AlertStatus::Acknowledged => proto::AlertStatus::Acknowledged,
+        AlertStatus::Assigned => proto::AlertStatus::Assigned,
+        AlertStatus::Resolved => proto::AlertStatus::Resolved,
+        AlertStatus::Dismissed => proto::AlertStatus::Dismissed,
+    }
+}
+
+fn status_from_proto(field: &str, raw: i32) -> Result<AlertStatus, ValidationError> {
+    match proto::AlertStatus::try_from(raw) {
+        Ok(proto::AlertStatus::Open) => Ok(AlertStatus::Open),
+        Ok(proto::AlertStatus::Acknowledged) => Ok(AlertStatus::Acknowledged),
+        Ok(proto::AlertStatus::Assigned) => Ok(AlertStatus::Assigned),
+        Ok(proto::AlertStatus::Resolved) => Ok(AlertStatus::Resolved),
+        Ok(proto::AlertStatus::Dismissed) => Ok(AlertStatus::Dismissed),
+        Ok(proto::AlertStatus::Unspecified) => Err(ValidationError::new(field, "is required")),
+        Err(_) => Err(ValidationError::new(field, format!("unknown value {raw}"))),
+    }
+}
+
+pub fn alert_to_proto(a: Alert) -> proto::Alert {
+    let e = a.evidence;
+    let ts = |micros| Some(convert::timestamp(micros));
+    proto::Alert {
+        id: a.id,
+        rule: match a.rule {
+            RuleKind::Velocity => proto::AlertRuleKind::Velocity,
+            RuleKind::NegativeSentimentSpike => proto::AlertRuleKind::NegativeSentimentSpike,
+        } as i32,
+        status: status_to_proto(a.status) as i32,
+        severity: severity_to_proto(a.severity) as i32,
+        theme_id: a.theme_id,
+        theme_label: a.theme_label,
+        keywords: a.keywords,
+        summary: a.summary,
+        frequency_class: convert::frequency_class_to_proto(e.class) as i32,
+        mentions: e.mentions,
+        baseline_mentions: e.baseline_mentions,
+        share: e.share,
+        baseline_share: e.baseline_share,
+        velocity: e.velocity,
+        p_value: e.p_value,
+        average_sentiment: e.average_sentiment,
+        negative_share: e.negative_share,
+        baseline_negative_share: e.baseline_negative_share,
+        affected_customers: e.affected_customers,
+        affected_customer_share: e.affected_customer_share,
+        quotes: a
+            .quotes
+            .into_iter()
+            .map(|q| proto::Quote {
+                verbatim_id: q.verbatim_id,
+                text: q.text,
+            })
+            .collect(),
+        product_area: a.product_area,
+        owner: a.owner,
+        recommended_action: a.recommended_action,
+        window_start: ts(e.window_start),
+        window_end: ts(e.window_end),
+        baseline_start: ts(e.baseline_start),
+        first_seen: ts(e.first_seen),
+        raised_at: ts(a.raised_at),
+        updated_at: ts(a.updated_at),
+        assignee: a.assignee,
+        notes: a
+            .notes
+            .into_iter()
+            .map(|n| proto::AlertNote {
+                at: ts(n.at),
+                status: status_to_proto(n.status) as i32,
+                assignee: n.assignee,
+                note: n.note,
+            })
+            .collect(),
+        backtest: a.backtest,
+    }
+}
+
+fn rules_to_proto(workspace: String, r: AlertRule) -> proto::AlertRules {
+    proto::AlertRules {
+        workspace,
+        window_seconds: r.window_secs as u64,
+        baseline_seconds: r.baseline_secs as u64,
+        velocity_threshold: r.velocity_threshold,
+        min_mentions: r.min_mentions,
+        significance: r.significance,
+        new_share: r.new_share,
+        cooldown_seconds: r.cooldown_secs as u64,
+        negative_share_increase: r.negative_share_increase,
+    }
+}
+
+/// Seconds from a request, refusing values that do not fit.
+fn seconds(field: &str, value: u64) -> Result<i64, ValidationError> {
+    i64::try_from(value)
+        .ok()
+        .filter(|s| *s <= 100 * 365 * 86_400)
+        .ok_or_else(|| ValidationError::new(field, "is too large"))
+}
+
+fn rules_from_proto(r: proto::AlertRules) -> Result<AlertRule, ValidationError> {
+    Ok(AlertRule {
+        window_secs: seconds("rules.window_seconds", r.window_seconds)?,
+        baseline_secs: seconds("rules.baseline_seconds", r.baseline_seconds)?,
+        velocity_threshold: r.velocity_threshold,
+        min_mentions: r.min_mentions,
+        significance: r.significance,
+        new_share: r.new_share,
+        cooldown_secs: seconds("rules.cooldown_seconds", r.cooldown_seconds)?,
+        negative_share_increase: r.negative_share_increase,
+    })
+}
+
+type AlertEventStream = Pin<Box<dyn Stream<Item = Result<proto::AlertEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AlertService for AlertApi {
+    async fn evaluate_alerts(
+        &self,
+        request: Request<proto::EvaluateAlertsRequest>,
+    ) -> Result<Response<proto::EvaluateAlertsResponse>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let as_of = convert::micros("as_of", req.as_of)?;
+        let since = convert::micros("since", req.since)?;
+        if since.is_some() && as_of.is_none() {
+            return Err(ValidationError::new("since", "needs as_of (a backtest)").into());
+        }
+        if (req.record || req.deliver) && as_of.is_none() {
+            return Err(ValidationError::new(
+                "record",
+                "applies to backtests (as_of); live evaluations always record and deliver",
+            )
+            .into());
+        }
+        let nonzero = |field: &str, v: u64| -> Result<Option<i64>, ValidationError> {
+            if v == 0 {
+                Ok(None)
+            } else {
+                seconds(field, v).map(Some)
+            }
+        };
+        let options = EvaluateOptions {
+            as_of,
+            since,
+            step_secs: seconds("step_seconds", req.step_seconds)?,
+            window_secs: nonzero("window_seconds", req.window_seconds)?,
+            baseline_secs: nonzero("baseline_seconds", req.baseline_seconds)?,
+            cooldown_secs: req
+                .cooldown_seconds
+                .map(|c| seconds("cooldown_seconds", c))
+                .transpose()?,
+            record: req.record,
+            deliver: req.deliver,
+        };
+        let evaluation = self.engine.evaluate_alerts(&workspace, options).await?;
+        Ok(Response::new(proto::EvaluateAlertsResponse {
+            alerts: evaluation.alerts.into_iter().map(alert_to_proto).collect(),
+            standings: evaluation
+                .standings
+                .into_iter()
+                .map(|s| proto::ThemeStanding {
+                    theme_id: s.theme_id,
+                    theme_label: s.label,
+                    frequency_class: convert::frequency_class_to_proto(s.standing.class) as i32,
+                    mentions: s.standing.mentions,
+                    baseline_mentions: s.standing.baseline_mentions,
+                    share: s.standing.share,
+                    baseline_share: s.standing.baseline_share,
+                    velocity: s.standing.velocity,
+                    p_value: s.standing.p_value,
+                })
+                .collect(),
+            evaluations: evaluation.evaluations,
+            suppressed_by_cooldown: evaluation.suppressed_by_cooldown,
+        }))
+    }
+
+    async fn list_alerts(
+        &self,
+        request: Request<proto::ListAlertsRequest>,
+    ) -> Result<Response<proto::ListAlertsResponse>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let filter = AlertFilter {
+            statuses: req
+                .statuses
+                .iter()
+                .map(|&s| status_from_proto("statuses", s))
+                .collect::<Result<_, _>>()?,
+            min_severity: min_severity("min_severity", req.min_severity)?,
+            raised_after: convert::micros("raised_after", req.raised_after)?,
+            raised_before: convert::micros("raised_before", req.raised_before)?,
+            theme_id: (!req.theme_id.is_empty()).then_some(req.theme_id),
+            include_backtests: req.include_backtests,
+        };
+        let fingerprint = pagination::fingerprint(&(&workspace, &filter));
+        let alerts = self.engine.alerts(&workspace, filter).await?;
+        let page = pagination::paginate(
+            alerts,
+            req.page_size,
+            self.engine.config().limits.max_page_size,
+            &req.page_token,
+            fingerprint,
+        )?;
+        Ok(Response::new(proto::ListAlertsResponse {
+            alerts: page.items.into_iter().map(alert_to_proto).collect(),
+            next_page_token: page.next_page_token,
+            total_size: page.total as u64,
+        }))
+    }
+
+    async fn get_alert(
+        &self,
+        request: Request<proto::GetAlertRequest>,
+    ) -> Result<Response<proto::Alert>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let alert = self
+            .engine
+            .alert(&workspace, &request.into_inner().id)
+            .await?;
+        Ok(Response::new(alert_to_proto(alert)))
+    }
+
+    async fn update_alert(
+        &self,
+        request: Request<proto::UpdateAlertRequest>,
+    ) -> Result<Response<proto::Alert>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let status = status_from_proto("status", req.status)?;
+        let alert = self
+            .engine
+            .update_alert(&workspace, &req.id, status, req.assignee, req.note)
+            .await?;
+        Ok(Response::new(alert_to_proto(alert)))
+    }
+
+    type WatchAlertsStream = AlertEventStream;
+
+    async fn watch_alerts(
+        &self,
+        request: Request<proto::WatchAlertsRequest>,
+    ) -> Result<Response<Self::WatchAlertsStream>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (mut events, mut closing) = self.engine.watch_alerts();
+        let stream = async_stream(move |tx| async move {
+            loop {
+                let received = tokio::select! {
+                    _ = tx.closed() => return,
+                    _ = closing.wait_for(|closed| *closed) => return,
+                    received = events.recv() => received,
+                };
+                match received {
+                    Ok((ws, event)) if ws == workspace => {
+                        let message = proto::AlertEvent {
+                            r#type: event.event_type.to_string(),
+                            alert: Some(alert_to_proto(event.alert)),
+                        };
+                        if tx.send(Ok(message)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(missed)) => {
+                        let status = Status::data_loss(format!(
+                            "watcher fell behind and missed {missed} alert events; list alerts and watch again"
+                        ));
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn get_alert_rules(
+        &self,
+        request: Request<proto::GetAlertRulesRequest>,
+    ) -> Result<Response<proto::AlertRules>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let rules = self.engine.alert_rules(&workspace).await?;
+        Ok(Response::new(rules_to_proto(workspace, rules)))
+    }
+
+    async fn update_alert_rules(
+        &self,
+        request: Request<proto::UpdateAlertRulesRequest>,
+    ) -> Result<Response<proto::AlertRules>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let rules = if req.reset {
+            None
+        } else {
+            let given = req
+                .rules
+                .ok_or_else(|| ValidationError::new("rules", "is required (or set reset)"))?;
+            Some(rules_from_proto(given)?)
+        };
+        let rules = self.engine.update_alert_rules(&workspace, rules).await?;
+        Ok(Response::new(rules_to_proto(workspace, rules)))
+    }
+}
+
+/// A response stream fed by a task: the task ends when the client goes away.
+fn async_stream<F, Fut>(produce: F) -> AlertEventStream
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<proto::AlertEvent, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(produce(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}

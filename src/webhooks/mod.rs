@@ -1,0 +1,341 @@
+//! Webhooks: subscriptions, the events they receive, signing, and the delivery log. Alerts reach
+//! consumers through a durable outbox: an event and its pending deliveries are written in the
+//! same store transaction as the alert change, and [`worker`] sends them, retrying on a
+//! schedule, so a crash or a consumer outage delays a delivery but never drops it.
+
+pub mod guard;
+pub mod signature;
+pub mod worker;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::alerts::{Alert, AlertEvent, AlertSeverity, EVENT_TYPES};
+use crate::model::{format_rfc3339, Micros};
+use crate::store::{DocBatch, OutboxEntry};
+
+pub use signature::{sign, verify_signature, SignatureError};
+
+/// Store document kinds.
+pub const WEBHOOK: &str = "webhook";
+pub const DELIVERY: &str = "delivery";
+pub const EVENT: &str = "webhook_event";
+
+/// After a rotation, the old secret keeps signing for this long, so consumers can switch over.
+pub const ROTATION_OVERLAP_MICROS: Micros = 24 * 3_600 * 1_000_000;
+
+/// A signing secret and its lifetime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningSecret {
+    pub secret: String,
+    pub issued_at: Micros,
+    /// Set when a newer secret replaced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Micros>,
+}
+
+/// A subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    /// `wh_` + 16 hex digits.
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub min_severity: AlertSeverity,
+    #[serde(default)]
+    pub description: String,
+    pub enabled: bool,
+    #[serde(default)]
+    pub disabled_reason: String,
+    pub created_at: Micros,
+    /// Newest last.
+    pub secrets: Vec<SigningSecret>,
+}
+
+impl Webhook {
+    /// A new subscription and its secret (the only time the secret is handed out).
+    pub fn new(
+        url: String,
+        event_types: Vec<String>,
+        min_severity: AlertSeverity,
+        description: String,
+        now: Micros,
+    ) -> (Webhook, String) {
+        let secret = signature::new_secret();
+        let webhook = Webhook {
+            id: format!("wh_{:016x}", rand::random::<u64>()),
+            url,
+            event_types,
+            min_severity,
+            description,
+            enabled: true,
+            disabled_reason: String::new(),
+            created_at: now,
+            secrets: vec![SigningSecret {
+                secret: secret.clone(),
+                issued_at: now,
+                expires_at: None,
+            }],
+        };
+        (webhook, secret)
+    }
+
+    /// Whether this subscription receives an event.
+    pub fn wants(&self, event_type: &str, severity: AlertSeverity) -> bool {
+        self.enabled
+            && severity >= self.min_severity
+            && self.event_types.iter().any(|t| t == event_type)
+    }
+
+    /// Secrets that sign a delivery at `now`: the newest, plus an old one during its overlap.
+    pub fn signing_secrets(&self, now: Micros) -> impl Iterator<Item = &str> {
+        self.secrets
+            .iter()
+            .filter(move |s| s.expires_at.is_none_or(|end| end > now))
+            .map(|s| s.secret.as_str())
+    }
+
+    /// Issues a new secret; the current ones expire after [`ROTATION_OVERLAP_MICROS`].
+    pub fn rotate(&mut self, now: Micros) -> String {
+        let secret = signature::new_secret();
+        for old in &mut self.secrets {
+            old.expires_at.get_or_insert(now + ROTATION_OVERLAP_MICROS);
+        }
+        self.secrets
+            .retain(|s| s.expires_at.is_none_or(|end| end > now));
+        self.secrets.push(SigningSecret {
+            secret: secret.clone(),
+            issued_at: now,
+            expires_at: None,
+        });
+        secret
+    }
+
+    pub fn secret_rotated_at(&self) -> Micros {
+        self.secrets.last().map_or(self.created_at, |s| s.issued_at)
+    }
+}
+
+/// Checks requested event types; none means all.
+pub fn event_types(requested: Vec<String>) -> Result<Vec<String>, String> {
+    if requested.is_empty() {
+        return Ok(EVENT_TYPES.iter().map(|t| t.to_string()).collect());
+    }
+    for t in &requested {
+        if !EVENT_TYPES.contains(&t.as_str()) {
+            return Err(format!(
+                "unknown event type {t:?} (expected one of {})",
+                EVENT_TYPES.join(", ")
+            ));
+        }
+    }
+    Ok(requested)
+}
+
+/// Where a delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+    Cancelled,
+}
+
+/// One event to one webhook, with its attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The event's `webhook-id`.
+    pub message_id: String,
+    pub webhook_id: String,
+    pub alert_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_status_code: u16,
+    #[serde(default)]
+    pub last_error: String,
+    pub created_at: Micros,
+    #[serde(default)]
+    pub last_attempt_at: Option<Micros>,
+    #[serde(default)]
+    pub next_attempt_at: Option<Micros>,
+    #[serde(default)]
+    pub delivered_at: Option<Micros>,
+}
+
+impl Delivery {
+    /// Its document name: one per webhook and event.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.webhook_id, self.message_id)
+    }
+
+    /// Its outbox entry while pending.
+    pub fn outbox_entry(&self, workspace: &str) -> Option<OutboxEntry> {
+        (self.status == DeliveryStatus::Pending).then(|| OutboxEntry {
+            due: self.next_attempt_at.unwrap_or(self.created_at).max(0) as u64,
+            workspace: workspace.to_string(),
+            delivery: self.name(),
+        })
+    }
+}
+
+/// An event as sent: its id and the exact body every attempt carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub message_id: String,
+    pub event_type: String,
+    pub alert_id: String,
+    pub severity: AlertSeverity,
+    pub body: String,
+    pub created_at: Micros,
+}
+
+impl Event {
+    /// The event for an alert change. Its id is stable: the alert and how many changes it has
+    /// had, so a consumer can deduplicate on it.
+    pub fn new(workspace: &str, change: &AlertEvent, now: Micros) -> Event {
+        let message_id = format!(
+            "msg_{workspace}_{}_{}",
+            change.alert.id,
+            change.alert.notes.len()
+        );
+        let body = json!({
+            "type": change.event_type,
+            "timestamp": format_rfc3339(now),
+            "workspace": workspace,
+            "data": alert_payload(&change.alert),
+        });
+        Event {
+            message_id,
+            event_type: change.event_type.to_string(),
+            alert_id: change.alert.id.clone(),
+            severity: change.alert.severity,
+            body: body.to_string(),
+            created_at: now,
+        }
+    }
+}
+
+/// Adds an event, and a pending delivery with an outbox entry for every webhook that wants it,
+/// to `batch`. Returns the deliveries.
+pub fn enqueue(
+    batch: &mut DocBatch,
+    workspace: &str,
+    webhooks: &[Webhook],
+    event: &Event,
+) -> Vec<Delivery> {
+    let deliveries: Vec<Delivery> = webhooks
+        .iter()
+        .filter(|w| w.wants(&event.event_type, event.severity))
+        .map(|w| Delivery {
+            message_id: event.message_id.clone(),
+            webhook_id: w.id.clone(),
+            alert_id: event.alert_id.clone(),
+            event_type: event.event_type.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_status_code: 0,
+            last_error: String::new(),
+            created_at: event.created_at,
+            last_attempt_at: None,
+            next_attempt_at: Some(event.created_at),
+            delivered_at: None,
+        })
+        .collect();
+    if deliveries.is_empty() {
+        return deliveries;
+    }
+    batch.put(workspace, EVENT, &event.message_id, event);
+    for delivery in &deliveries {
+        batch.put(workspace, DELIVERY, &delivery.name(), delivery);
+        if let Some(entry) = delivery.outbox_entry(workspace) {
+            batch.schedule(&entry);
+        }
+    }
+    deliveries
+}
+
+/// The alert as a webhook body's `data`: readable times, no internal fields.
+fn alert_payload(alert: &Alert) -> serde_json::Value {
+    let e = &alert.evidence;
+    json!({
+        "id": alert.id,
+        "rule": alert.rule,
+        "status": alert.status,
+        "severity": alert.severity,
+        "theme": {
+            "id": alert.theme_id,
+            "label": alert.theme_label,
+            "keywords": alert.keywords,
+        },
+        "summary": alert.summary,
+        "frequency_class": e.class,
+        "mentions": e.mentions,
+        "baseline_mentions": e.baseline_mentions,
+        "share": e.share,
+        "baseline_share": e.baseline_share,
+        "velocity": e.velocity,
+        "p_value": e.p_value,
+        "average_sentiment": e.average_sentiment,
+        "negative_share": e.negative_share,
+        "affected_customers": e.affected_customers,
+        "affected_customer_share": e.affected_customer_share,
+        "quotes": alert.quotes,
+        "product_area": alert.product_area,
+        "owner": alert.owner,
+        "recommended_action": alert.recommended_action,
+        "window": {
+            "start": format_rfc3339(e.window_start),
+            "end": format_rfc3339(e.window_end),
+            "baseline_start": format_rfc3339(e.baseline_start),
+        },
+        "first_seen": format_rfc3339(e.first_seen),
+        "raised_at": format_rfc3339(alert.raised_at),
+        "updated_at": format_rfc3339(alert.updated_at),
+        "assignee": alert.assignee,
+        "note": alert.notes.last().map(|n| n.note.as_str()).unwrap_or(""),
+        "backtest": alert.backtest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_the_old_secret_signing_for_a_day() {
+        let (mut webhook, first) = Webhook::new(
+            "https://example.com/h".into(),
+            event_types(vec![]).unwrap(),
+            AlertSeverity::Low,
+            String::new(),
+            0,
+        );
+        assert!(first.starts_with("whsec_"));
+        let second = webhook.rotate(1_000);
+        let signing: Vec<&str> = webhook.signing_secrets(2_000).collect();
+        assert_eq!(signing, [first.as_str(), second.as_str()]);
+        let later: Vec<&str> = webhook
+            .signing_secrets(1_000 + ROTATION_OVERLAP_MICROS + 1)
+            .collect();
+        assert_eq!(later, [second.as_str()]);
+        assert_eq!(webhook.secret_rotated_at(), 1_000);
+    }
+
+    #[test]
+    fn subscriptions_filter_by_type_and_severity() {
+        let (webhook, _) = Webhook::new(
+            "https://example.com/h".into(),
+            event_types(vec!["alert.created".into()]).unwrap(),
+            AlertSeverity::High,
+            String::new(),
+            0,
+        );
+        assert!(webhook.wants("alert.created", AlertSeverity::Critical));
+        assert!(!webhook.wants("alert.created", AlertSeverity::Medium));
+        assert!(!webhook.wants("alert.updated", AlertSeverity::Critical));
+        assert!(event_types(vec!["alert.deleted".into()]).is_err());
+    }
+}

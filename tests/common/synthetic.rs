@@ -1,0 +1,134 @@
+//! A synthetic feedback stream with known truth: ten steady topics with daily noise, one topic
+//! (mobile app crashes) that triples over the last three days, and one day on which every
+//! topic's volume doubles.
+
+use tideline::proto::{self, NewVerbatim};
+
+pub const DAY_SECS: i64 = 86_400;
+/// Days of history; the last one ends at `now`.
+pub const DAYS: i64 = 30;
+/// The day (0-based) on which all volume doubles.
+pub const DOUBLING_DAY: i64 = 20;
+/// The topic that triples over the last three days.
+pub const TRIPLING_TOPIC: usize = 0;
+
+const TOPICS: [[&str; 4]; 11] = [
+    [
+        "the mobile app crashes on launch",
+        "app keeps crashing after the update",
+        "ios app crash when opening reports",
+        "android app freezes then crashes",
+    ],
+    [
+        "charged twice on my invoice",
+        "invoice amount is wrong again",
+        "billing charged my card twice",
+        "need a refund for the double charge",
+    ],
+    [
+        "cannot log in with sso",
+        "password reset email never arrives",
+        "login page loops back to login",
+        "two factor code rejected at login",
+    ],
+    [
+        "please add csv export",
+        "export to excel would help",
+        "need a scheduled export of reports",
+        "export button missing for dashboards",
+    ],
+    [
+        "support agent was wonderful",
+        "thanks to your support team",
+        "great support and a quick answer",
+        "the support rep solved it fast",
+    ],
+    [
+        "dashboard takes minutes to load",
+        "dashboard widgets load very slowly",
+        "dashboard loading spinner forever",
+        "slow charts on the analytics dashboard",
+    ],
+    [
+        "salesforce integration stopped syncing",
+        "slack integration posts nothing",
+        "hubspot sync fails every night",
+        "jira integration lost custom fields",
+    ],
+    [
+        "pricing is too expensive for small teams",
+        "the new price increase is steep",
+        "plan price doubled at renewal",
+        "cheaper pricing for startups please",
+    ],
+    [
+        "onboarding tutorial was confusing",
+        "setup wizard skipped onboarding steps",
+        "hard to invite teammates during onboarding",
+        "onboarding guide is outdated",
+    ],
+    [
+        "too many email notifications",
+        "notification settings do not save",
+        "push notifications arrive late",
+        "cannot mute notifications for a project",
+    ],
+    [
+        "search does not find old tickets",
+        "search results are irrelevant",
+        "search filter by date is broken",
+        "global search misses attachments",
+    ],
+];
+
+/// Per topic and day, how many verbatims (before noise).
+pub fn volume(topic: usize, day: i64, base: i64) -> i64 {
+    let mut n = base;
+    if day == DOUBLING_DAY {
+        n *= 2;
+    }
+    if topic == TRIPLING_TOPIC && day >= DAYS - 3 {
+        n *= 3;
+    }
+    n
+}
+
+/// The stream, created over the `DAYS` days ending at `now_secs`, about `base` verbatims per
+/// topic and day. Deterministic.
+pub fn feedback(now_secs: i64, base: i64) -> Vec<NewVerbatim> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    let start = now_secs - DAYS * DAY_SECS;
+    let mut items = Vec::new();
+    for day in 0..DAYS {
+        for (topic, phrases) in TOPICS.iter().enumerate() {
+            let noise = next(5) as i64 - 2;
+            for _ in 0..(volume(topic, day, base) + noise).max(0) {
+                let first = phrases[next(4) as usize];
+                let second = phrases[next(4) as usize];
+                let text = if first == second {
+                    first.to_string()
+                } else {
+                    format!("{first}. also {second}")
+                };
+                let at = start + day * DAY_SECS + 1 + next(DAY_SECS as u64 - 2) as i64;
+                items.push(NewVerbatim {
+                    source: proto::Source::Survey as i32,
+                    text,
+                    created_at: Some(prost_types::Timestamp {
+                        seconds: at,
+                        nanos: 0,
+                    }),
+                    customer_id: format!("cust-{}", next(400)),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    items
+}
