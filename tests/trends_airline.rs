@@ -18,6 +18,36 @@ fn feb(d: i64) -> i64 {
     1_422_748_800 + (d - 1) * DAY
 }
 
+fn at(secs: i64) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: secs,
+        nanos: 0,
+    })
+}
+
+/// A theme's verbatims created on 22 Feb, optionally from one airline's customers only.
+async fn mentions_on_22(t: &mut TestServer, theme: &str, airline: Option<&str>) -> u64 {
+    let metadata = airline
+        .map(|a| [("airline".to_string(), a.to_string())].into())
+        .unwrap_or_default();
+    t.verbatims
+        .search_verbatims(proto::SearchVerbatimsRequest {
+            filter: Some(proto::SearchFilter {
+                created_after: at(feb(22)),
+                created_before: at(feb(23)),
+                theme_ids: vec![theme.to_string()],
+                metadata,
+                ..Default::default()
+            }),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .total_size
+}
+
 #[tokio::test]
 async fn cancellation_wave_alerts_by_22_february_and_the_volume_doubling_does_not() {
     let Some(rows) = common::airline_rows() else {
@@ -36,12 +66,6 @@ async fn cancellation_wave_alerts_by_22_february_and_the_volume_doubling_does_no
         .into_inner();
 
     // Evaluate at the end of each day from 18 to 24 Feb: each window is one UTC day.
-    let at = |secs| {
-        Some(prost_types::Timestamp {
-            seconds: secs,
-            nanos: 0,
-        })
-    };
     let backtest = AlertServiceClient::new(t.channel.clone())
         .evaluate_alerts(proto::EvaluateAlertsRequest {
             since: at(feb(19)),
@@ -58,7 +82,7 @@ async fn cancellation_wave_alerts_by_22_february_and_the_volume_doubling_does_no
     let day_of = |a: &proto::Alert| (a.window_start.unwrap().seconds - feb(1)) / DAY + 1;
     for alert in &backtest.alerts {
         println!(
-            "{} Feb  {:<8} {:<9} {} {:?}: {} (baseline {} mentions; negative {:.0}% -> {:.0}%)",
+            "{} Feb  {:<8} {:<9} {} {:?}: {} (baseline {} mentions; negative {:.0}% -> {:.0}%; p {:.1e}, dispersion {:.1})",
             day_of(alert),
             proto::AlertRuleKind::try_from(alert.rule)
                 .unwrap()
@@ -73,6 +97,20 @@ async fn cancellation_wave_alerts_by_22_february_and_the_volume_doubling_does_no
             alert.baseline_mentions,
             alert.baseline_negative_share * 100.0,
             alert.negative_share * 100.0,
+            alert.p_value,
+            alert.dispersion,
+        );
+    }
+    // 22 Feb is the day American Airlines tweets enter the stream: how much of each alerting
+    // theme's day is American, against a third of all tweets that day?
+    for alert in backtest.alerts.iter().filter(|a| day_of(a) == 22) {
+        let all = mentions_on_22(&mut t, &alert.theme_id, None).await;
+        let american = mentions_on_22(&mut t, &alert.theme_id, Some("American")).await;
+        println!(
+            "22 Feb {} {:?}: {american} of {all} mentions from American Airlines customers ({:.0}%)",
+            alert.theme_id,
+            alert.theme_label,
+            100.0 * american as f64 / all.max(1) as f64
         );
     }
     println!(

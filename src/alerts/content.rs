@@ -174,6 +174,7 @@ mod tests {
             window_end: 7 * 86_400 * 1_000_000,
             baseline_start: -28 * 86_400 * 1_000_000,
             first_seen: 0,
+            dispersion: 1.0,
         }
     }
 

@@ -117,6 +117,13 @@ pub struct Evidence {
     pub window_end: Micros,
     pub baseline_start: Micros,
     pub first_seen: Micros,
+    /// The baseline overdispersion the significance test was scaled by (at least 1).
+    #[serde(default = "one")]
+    pub dispersion: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// An emerging-issue alert.

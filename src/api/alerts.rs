@@ -127,6 +127,7 @@ pub fn alert_to_proto(a: Alert) -> proto::Alert {
             })
             .collect(),
         backtest: a.backtest,
+        dispersion: e.dispersion,
     }
 }
 
@@ -227,6 +228,7 @@ impl AlertService for AlertApi {
                 .collect(),
             evaluations: evaluation.evaluations,
             suppressed_by_cooldown: evaluation.suppressed_by_cooldown,
+            dispersion: evaluation.dispersion,
         }))
     }
 

@@ -71,6 +71,8 @@ pub struct Evaluation {
     pub standings: Vec<ThemeStanding>,
     pub evaluations: u32,
     pub suppressed_by_cooldown: u32,
+    /// The baseline overdispersion at the last evaluation time.
+    pub dispersion: f64,
 }
 
 /// Alert log filters.
@@ -231,6 +233,7 @@ impl Alerting {
                 evaluation.alerts.push(alert);
             }
             evaluation.standings = step.standings;
+            evaluation.dispersion = step.dispersion;
             evaluation.evaluations += 1;
         }
         evaluation.standings.sort_by(|a, b| {
@@ -439,6 +442,7 @@ struct Context<'a> {
 struct Step {
     alerts: Vec<Alert>,
     standings: Vec<ThemeStanding>,
+    dispersion: f64,
 }
 
 /// The verbatims created in `(from, to]`.
@@ -481,10 +485,12 @@ impl Context<'_> {
             .iter()
             .filter_map(|v| v.customer_id.as_deref())
             .collect();
+        let dispersion = self.dispersion_before(at - window);
         let empty = Vec::new();
         let mut step = Step {
             alerts: Vec::new(),
             standings: Vec::new(),
+            dispersion,
         };
         for theme in self.themes {
             let mentions = current_groups.get(theme.id.as_str()).unwrap_or(&empty);
@@ -494,6 +500,7 @@ impl Context<'_> {
                 current.len() as u64,
                 baseline_mentions.len() as u64,
                 before.len() as u64,
+                dispersion,
                 self.rule,
             );
             let sentiment = evaluate_negative_spike(
@@ -514,6 +521,7 @@ impl Context<'_> {
                         sentiment: &sentiment,
                         mentions,
                         customers_heard: customers_heard.len(),
+                        dispersion,
                         at,
                     };
                     step.alerts.push(self.alert(kind, &measured));
@@ -526,6 +534,26 @@ impl Context<'_> {
             });
         }
         step
+    }
+
+    /// The baseline's overdispersion (see [`crate::trends::dispersion`]), from sub-windows as long
+    /// as the current window.
+    fn dispersion_before(&self, baseline_end: Micros) -> f64 {
+        let window = self.rule.window_secs * MICROS;
+        let parts = (self.rule.baseline_secs / self.rule.window_secs) as usize;
+        let start = baseline_end - parts as i64 * window;
+        let mut totals = Vec::with_capacity(parts);
+        let mut counts: HashMap<&str, Vec<u64>> = HashMap::new();
+        for part in 0..parts {
+            let from = start + part as i64 * window;
+            let verbatims = created_between(self.verbatims, from, from + window);
+            totals.push(verbatims.len() as u64);
+            for (theme, mentions) in by_theme(verbatims) {
+                counts.entry(theme).or_insert_with(|| vec![0; parts])[part] = mentions.len() as u64;
+            }
+        }
+        let counts: Vec<Vec<u64>> = counts.into_values().collect();
+        crate::trends::dispersion(&counts, &totals)
     }
 
     fn alert(&self, rule: RuleKind, m: &Measured) -> Alert {
@@ -569,6 +597,7 @@ impl Context<'_> {
             window_end: m.at,
             baseline_start: m.at - window - self.rule.baseline_secs * MICROS,
             first_seen: first_seen(self.verbatims, &m.theme.id).unwrap_or(m.theme.first_seen),
+            dispersion: m.dispersion,
         };
         let product_area = most_common_area(m.mentions);
         let owner = if m.theme.owner.is_empty() {
@@ -634,6 +663,7 @@ struct Measured<'a> {
     sentiment: &'a SentimentStanding,
     mentions: &'a [&'a Verbatim],
     customers_heard: usize,
+    dispersion: f64,
     at: Micros,
 }
 

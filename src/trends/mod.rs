@@ -171,12 +171,14 @@ pub struct Standing {
 }
 
 /// Evaluates one theme: `mentions` of `total` verbatims in the current window against
-/// `baseline_mentions` of `baseline_total` in the baseline window.
+/// `baseline_mentions` of `baseline_total` in the baseline window. `dispersion` (at least 1; see
+/// [`dispersion`]) widens the test for day-to-day swings in topic mix that a binomial ignores.
 pub fn evaluate(
     mentions: u64,
     total: u64,
     baseline_mentions: u64,
     baseline_total: u64,
+    dispersion: f64,
     rule: &AlertRule,
 ) -> Standing {
     let share = mentions as f64 / total.max(1) as f64;
@@ -184,7 +186,8 @@ pub fn evaluate(
     // Smoothed baseline share: half a mention added, so a new theme has a small, finite baseline.
     let baseline_share = (baseline_mentions as f64 + 0.5) / (baseline_total as f64 + 1.0);
     let velocity = share / baseline_share - 1.0;
-    let p_value = share_increase_p_value(mentions, total, baseline_share);
+    let p_value =
+        share_increase_p_value(mentions, total, baseline_share, baseline_total, dispersion);
     let significant = p_value < rule.significance;
     let enough = mentions >= rule.min_mentions;
     let class = if raw_baseline < rule.new_share && enough && significant {
@@ -235,7 +238,7 @@ pub fn evaluate_negative_spike(
     let baseline_negative_share = baseline_negative as f64 / baseline_mentions.max(1) as f64;
     // Smoothed toward one half so a tiny baseline is not taken at its word.
     let expected = (baseline_negative as f64 + 0.5) / (baseline_mentions as f64 + 1.0);
-    let p_value = share_increase_p_value(negative, mentions, expected);
+    let p_value = share_increase_p_value(negative, mentions, expected, baseline_mentions, 1.0);
     let alert = negative >= rule.min_mentions
         && baseline_mentions >= rule.min_mentions
         && negative_share - baseline_negative_share >= rule.negative_share_increase
@@ -248,15 +251,52 @@ pub fn evaluate_negative_spike(
     }
 }
 
-/// P(X ≥ x) for X ~ Binomial(n, p0), by the normal approximation with continuity correction.
-pub fn share_increase_p_value(x: u64, n: u64, p0: f64) -> f64 {
+/// One-sided p-value that `x` of `n` exceeds the share `p0` measured on `baseline_n` items: a
+/// two-proportion normal approximation with continuity correction, its variance covering both the
+/// window's binomial noise and the baseline estimate's (`n·p0(1−p0)·(1 + n/baseline_n)`), scaled by
+/// `dispersion` (values under 1 count as 1).
+pub fn share_increase_p_value(x: u64, n: u64, p0: f64, baseline_n: u64, dispersion: f64) -> f64 {
     if n == 0 {
         return 1.0;
     }
-    let mean = n as f64 * p0;
-    let sd = (n as f64 * p0 * (1.0 - p0)).sqrt().max(1e-12);
-    let z = (x as f64 - 0.5 - mean) / sd;
+    let n = n as f64;
+    let mean = n * p0;
+    let variance = dispersion.max(1.0) * n * p0 * (1.0 - p0) * (1.0 + n / baseline_n.max(1) as f64);
+    let z = (x as f64 - 0.5 - mean) / variance.sqrt().max(1e-12);
     0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// How much more theme shares swing between windows than binomial sampling explains: the Pearson
+/// chi-square of each theme's counts across equal sub-windows of the baseline against its pooled
+/// share, summed over themes and divided by the degrees of freedom (quasi-binomial dispersion).
+/// `counts[theme][sub-window]`, `totals[sub-window]`. Themes expecting fewer than 5 mentions per
+/// sub-window are left out; the result is at least 1 (1 when nothing can be estimated).
+pub fn dispersion(counts: &[Vec<u64>], totals: &[u64]) -> f64 {
+    let windows = totals.len();
+    let all: u64 = totals.iter().sum();
+    if windows < 2 || all == 0 {
+        return 1.0;
+    }
+    let (mut chi_square, mut freedom) = (0.0, 0usize);
+    for theme in counts {
+        let pooled = theme.iter().sum::<u64>() as f64 / all as f64;
+        let smallest_expected = totals
+            .iter()
+            .map(|&n| n as f64 * pooled)
+            .fold(f64::MAX, f64::min);
+        if smallest_expected < 5.0 || pooled >= 1.0 {
+            continue;
+        }
+        for (&x, &n) in theme.iter().zip(totals) {
+            let expected = n as f64 * pooled;
+            chi_square += (x as f64 - expected).powi(2) / (expected * (1.0 - pooled));
+        }
+        freedom += windows - 1;
+    }
+    if freedom == 0 {
+        return 1.0;
+    }
+    (chi_square / freedom as f64).max(1.0)
 }
 
 /// Complementary error function (Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
@@ -327,8 +367,12 @@ mod tests {
 
     #[test]
     fn p_values_behave() {
-        assert!(share_increase_p_value(30, 1000, 0.01) < 1e-6);
-        assert!(share_increase_p_value(10, 1000, 0.01) > 0.4);
+        assert!(share_increase_p_value(30, 1000, 0.01, 4000, 1.0) < 1e-6);
+        assert!(share_increase_p_value(10, 1000, 0.01, 4000, 1.0) > 0.4);
+        // Overdispersion and a small baseline both weaken the evidence.
+        let plain = share_increase_p_value(20, 1000, 0.01, 100_000, 1.0);
+        assert!(share_increase_p_value(20, 1000, 0.01, 1000, 1.0) > plain);
+        assert!(share_increase_p_value(20, 1000, 0.01, 100_000, 3.0) > plain);
         assert!((erfc(0.0) - 1.0).abs() < 1e-6);
         assert!((erfc(1.0) - 0.157_299_2).abs() < 1e-6);
     }
@@ -382,7 +426,9 @@ mod tests {
             let (now_per, now_total) = total(&mut now.clone());
             let (base_per, base_total) = total(&mut base.clone());
             (0..10)
-                .filter(|&t| evaluate(now_per[t], now_total, base_per[t], base_total, &rule).alert)
+                .filter(|&t| {
+                    evaluate(now_per[t], now_total, base_per[t], base_total, 1.0, &rule).alert
+                })
                 .collect()
         };
         for day in 17..days {
@@ -420,29 +466,44 @@ mod tests {
     }
 
     #[test]
+    fn dispersion_is_one_for_binomial_counts_and_more_for_swings() {
+        let totals = [1000, 1000, 1000];
+        let steady = [vec![100, 101, 99], vec![50, 49, 51]];
+        assert_eq!(dispersion(&steady, &totals), 1.0);
+        let swinging = [vec![60, 140, 100], vec![20, 80, 50]];
+        assert!(dispersion(&swinging, &totals) > 10.0);
+        assert_eq!(
+            dispersion(&[vec![1, 0, 2]], &totals),
+            1.0,
+            "too small to judge"
+        );
+        assert_eq!(dispersion(&steady, &[1000]), 1.0);
+    }
+
+    #[test]
     fn classes_follow_share_not_volume() {
         let rule = AlertRule::default();
         assert_eq!(
-            evaluate(0, 1000, 0, 4000, &rule).class,
+            evaluate(0, 1000, 0, 4000, 1.0, &rule).class,
             FrequencyClass::Persistent
         );
         assert_eq!(
-            evaluate(40, 1000, 0, 4000, &rule).class,
+            evaluate(40, 1000, 0, 4000, 1.0, &rule).class,
             FrequencyClass::Emerging
         );
         assert_eq!(
-            evaluate(100, 1000, 200, 4000, &rule).class,
+            evaluate(100, 1000, 200, 4000, 1.0, &rule).class,
             FrequencyClass::Growing
         );
         assert_eq!(
-            evaluate(50, 1000, 200, 4000, &rule).class,
+            evaluate(50, 1000, 200, 4000, 1.0, &rule).class,
             FrequencyClass::Persistent
         );
         assert_eq!(
-            evaluate(20, 1000, 200, 4000, &rule).class,
+            evaluate(20, 1000, 200, 4000, 1.0, &rule).class,
             FrequencyClass::Declining
         );
         // Everything doubles: share unchanged, no alert.
-        assert!(!evaluate(100, 2000, 200, 4000, &rule).alert);
+        assert!(!evaluate(100, 2000, 200, 4000, 1.0, &rule).alert);
     }
 }

@@ -278,6 +278,7 @@ fn alert_payload(alert: &Alert) -> serde_json::Value {
         "baseline_share": e.baseline_share,
         "velocity": e.velocity,
         "p_value": e.p_value,
+        "dispersion": e.dispersion,
         "average_sentiment": e.average_sentiment,
         "negative_share": e.negative_share,
         "affected_customers": e.affected_customers,
