@@ -1,6 +1,8 @@
 //! Human-facing client commands over gRPC: import a CSV file, refresh and list themes, search.
 //! Tables for people, `--json` for scripts. Nothing here touches storage directly.
 
+pub mod report;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -8,9 +10,12 @@ use tonic::transport::Channel;
 
 use crate::import::{read_csv, stream_items, CsvMapping, ImportError};
 use crate::proto;
+use crate::proto::alert_service_client::AlertServiceClient;
 use crate::proto::ingest_service_client::IngestServiceClient;
+use crate::proto::taxonomy_service_client::TaxonomyServiceClient;
 use crate::proto::theme_service_client::ThemeServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
+use report::truncate;
 
 /// Client errors.
 #[derive(Debug, thiserror::Error)]
@@ -229,12 +234,107 @@ pub async fn search(server: &ServerArgs, query: &str, limit: i32) -> Result<(), 
     Ok(())
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(max - 1).collect();
-        cut.push('…');
-        cut
+/// `tideline theme ID`: one theme with its quotes and daily trend.
+pub async fn theme(server: &ServerArgs, id: &str) -> Result<(), ClientError> {
+    let mut client = ThemeServiceClient::new(server.channel().await?);
+    let theme = client
+        .get_theme(proto::GetThemeRequest {
+            workspace: server.workspace.clone(),
+            id: id.to_string(),
+        })
+        .await?
+        .into_inner();
+    let trend = client
+        .get_theme_trend(proto::GetThemeTrendRequest {
+            workspace: server.workspace.clone(),
+            id: id.to_string(),
+            granularity: proto::Granularity::Day as i32,
+        })
+        .await?
+        .into_inner();
+    if server.json {
+        let days: Vec<serde_json::Value> = trend
+            .buckets
+            .iter()
+            .map(|b| serde_json::json!({"start": b.start.map(|t| t.seconds), "count": b.count, "share": b.share}))
+            .collect();
+        let quotes: Vec<&str> = theme.quotes.iter().map(|q| q.text.as_str()).collect();
+        println!(
+            "{}",
+            serde_json::json!({"id": theme.id, "label": theme.label, "volume": theme.volume, "share": theme.share,
+                "average_sentiment": theme.average_sentiment, "owner": theme.owner, "velocity": theme.velocity,
+                "quotes": quotes, "days": days})
+        );
+        return Ok(());
     }
+    print!("{}", report::theme_detail(&theme, &trend));
+    Ok(())
+}
+
+/// `tideline alerts`: the alert log (open ones unless `all`), the newest in detail.
+pub async fn alerts(server: &ServerArgs, all: bool, limit: i32) -> Result<(), ClientError> {
+    let mut client = AlertServiceClient::new(server.channel().await?);
+    let statuses = if all {
+        Vec::new()
+    } else {
+        vec![
+            proto::AlertStatus::Open as i32,
+            proto::AlertStatus::Acknowledged as i32,
+            proto::AlertStatus::Assigned as i32,
+        ]
+    };
+    let alerts = client
+        .list_alerts(proto::ListAlertsRequest {
+            workspace: server.workspace.clone(),
+            statuses,
+            page_size: limit,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .alerts;
+    if server.json {
+        let rows: Vec<serde_json::Value> = alerts
+            .iter()
+            .map(|a| serde_json::json!({"id": a.id, "severity": a.severity, "status": a.status, "theme_id": a.theme_id,
+                "theme_label": a.theme_label, "summary": a.summary, "owner": a.owner,
+                "affected_customers": a.affected_customers, "recommended_action": a.recommended_action}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    print!("{}", report::alerts_table(&alerts));
+    if let Some(newest) = alerts.first() {
+        println!();
+        print!("{}", report::alert_detail(newest));
+    }
+    Ok(())
+}
+
+/// `tideline tag TEXT`: how the workspace's taxonomy tags a text (nothing is stored).
+pub async fn tag(server: &ServerArgs, text: &str) -> Result<(), ClientError> {
+    let mut client = TaxonomyServiceClient::new(server.channel().await?);
+    let response = client
+        .tag_text(proto::TagTextRequest {
+            workspace: server.workspace.clone(),
+            text: text.to_string(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    if server.json {
+        let tags = response.tags.clone().unwrap_or_default();
+        let value = |t: &Option<proto::Tag>| t.as_ref().map(|t| t.value.clone());
+        println!(
+            "{}",
+            serde_json::json!({"text": response.text, "redacted": response.redacted,
+                "sentiment": tags.sentiment.as_ref().map(|s| s.score),
+                "severity": value(&tags.severity), "journey_stage": value(&tags.journey_stage),
+                "driver": value(&tags.driver),
+                "product_areas": tags.product_areas.iter().map(|a| a.value.clone()).collect::<Vec<_>>()})
+        );
+        return Ok(());
+    }
+    print!("{}", report::tags(&response));
+    Ok(())
 }

@@ -45,6 +45,28 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i32,
     },
+    /// One theme of a running server: numbers, keywords, quotes, daily trend.
+    Theme {
+        id: String,
+        #[command(flatten)]
+        server: tideline::cli::ServerArgs,
+    },
+    /// The alert log of a running server: open alerts (all with --all), the newest in detail.
+    Alerts {
+        #[command(flatten)]
+        server: tideline::cli::ServerArgs,
+        /// Include resolved and dismissed alerts.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+    },
+    /// Show how a running server's taxonomy tags a text (nothing is stored).
+    Tag {
+        text: String,
+        #[command(flatten)]
+        server: tideline::cli::ServerArgs,
+    },
     /// Evaluate an analyser against a labelled CSV file.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -124,6 +146,11 @@ fn main() -> anyhow::Result<()> {
         } => {
             runtime.block_on(tideline::cli::search(&server, &query, limit))?;
         }
+        Command::Theme { id, server } => runtime.block_on(tideline::cli::theme(&server, &id))?,
+        Command::Alerts { server, all, limit } => {
+            runtime.block_on(tideline::cli::alerts(&server, all, limit))?
+        }
+        Command::Tag { text, server } => runtime.block_on(tideline::cli::tag(&server, &text))?,
         Command::Eval(EvalCommand::Clusters {
             file,
             text_col,
