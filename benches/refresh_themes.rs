@@ -1,6 +1,7 @@
 //! Theme refresh over 100,000 stored verbatims: load from sled, TF-IDF, automatic k (fit on a
 //! 20,000 sample), assign all, label, match ids, write every verbatim's theme. Reports wall time
-//! of the first refresh (all themes new) and of a second one (ids continue), and peak memory.
+//! of the first refresh (all themes new) and of a second one (ids continue), then of an alert
+//! evaluation at the end of the 90 days and of a 30-day daily backtest, and peak memory.
 //!
 //! Run: `cargo bench --bench refresh_themes`. Texts are `../shared/data/airline_tweets.csv`
 //! cycled to 100,000 rows (each copy is a distinct verbatim).
@@ -8,6 +9,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use tideline::engine::alerts::{Alerting, EvaluateOptions};
 use tideline::engine::themes::ThemeState;
 use tideline::model::{Source, Verbatim};
 use tideline::store::Store;
@@ -15,8 +17,12 @@ use tideline::tagging::tag_text;
 use tideline::tagging::tags::{GivenTags, Origin};
 use tideline::tagging::taxonomy::Taxonomy;
 use tideline::themes::ThemeParams;
+use tideline::trends::AlertRule;
 
 const ROWS: usize = 100_000;
+const START: i64 = 1_424_000_000_000_000;
+const SPACING: i64 = 90 * 86_400 * 1_000_000 / ROWS as i64;
+const DAY: i64 = 86_400 * 1_000_000;
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -46,7 +52,7 @@ fn main() {
         .collect();
     let taxonomy = Taxonomy::default_saas();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path()).unwrap());
     let verbatims: Vec<Verbatim> = (0..ROWS)
         .map(|i| {
             let text = texts[i % texts.len()].clone();
@@ -57,7 +63,8 @@ fn main() {
                 external_id: None,
                 tags: tag_text(&taxonomy, 0, &text, &GivenTags::default(), Origin::Rule),
                 text,
-                created_at: 1_424_000_000_000_000 + i as i64 * 1_000_000,
+                // Spread over 90 days.
+                created_at: START + i as i64 * SPACING,
                 received_at: 1_424_000_000_000_000,
                 customer_id: None,
                 account_id: None,
@@ -87,6 +94,30 @@ fn main() {
             summary.continued,
             summary.coverage,
             summary.reassigned,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let alerting = Alerting::new(store.clone(), AlertRule::default());
+    let end = START + ROWS as i64 * SPACING;
+    let runs = [
+        ("alert evaluation at the end", None),
+        ("30-day daily backtest", Some(end - 29 * DAY)),
+    ];
+    for (run, since) in runs {
+        let options = EvaluateOptions {
+            as_of: Some(end),
+            since,
+            step_secs: 86_400,
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let evaluation = alerting
+            .evaluate(&taxonomy, "bench", &options, end)
+            .unwrap();
+        println!(
+            "{run}: {} evaluations, {} alerts: {:.2} s",
+            evaluation.evaluations,
+            evaluation.alerts.len(),
             started.elapsed().as_secs_f64()
         );
     }

@@ -364,7 +364,7 @@ impl Store {
 
     /// Outbox entries due at or before `now`, earliest first, at most `limit`.
     pub fn outbox_due(&self, now: u64, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
-        let end = (now + 1).to_be_bytes();
+        let end = now.saturating_add(1).to_be_bytes();
         self.outbox
             .range(..end.as_slice())
             .keys()
@@ -626,6 +626,37 @@ fn tx_error(err: TransactionError<StoreError>) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doc_batches_commit_together_and_the_outbox_comes_out_in_due_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let entry = |due: u64, name: &str| OutboxEntry {
+            due,
+            workspace: "ws".into(),
+            delivery: name.into(),
+        };
+        let mut batch = DocBatch::default();
+        batch.put("ws", "alert", "AL-1", &"first");
+        batch.schedule(&entry(30, "late"));
+        batch.schedule(&entry(10, "early"));
+        store.commit(batch).unwrap();
+        assert_eq!(
+            store.doc::<String>("ws", "alert", "AL-1").unwrap().unwrap(),
+            "first"
+        );
+        assert_eq!(store.outbox_next_due().unwrap(), Some(10));
+        assert_eq!(store.outbox_due(20, 10).unwrap(), vec![entry(10, "early")]);
+        let mut batch = DocBatch::default();
+        batch.unschedule(&entry(10, "early"));
+        batch.remove("ws", "alert", "AL-1");
+        store.commit(batch).unwrap();
+        assert_eq!(store.doc::<String>("ws", "alert", "AL-1").unwrap(), None);
+        assert_eq!(
+            store.outbox_due(u64::MAX - 1, 10).unwrap(),
+            vec![entry(30, "late")]
+        );
+    }
 
     fn verbatim(text: &str, external_id: Option<&str>) -> Verbatim {
         Verbatim {

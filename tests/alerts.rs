@@ -250,6 +250,8 @@ async fn alerts_reach_webhooks_signed_once_each_through_failures_and_changes() {
     let receiver = Receiver::start().await;
     receiver.script(&[(500, None), (503, Some("0"))]);
     let deleted_receiver = Receiver::start().await;
+    let gone_receiver = Receiver::start().await;
+    gone_receiver.answer_by_default(410, None);
 
     // Bad URLs are refused, naming the field.
     for url in ["http://10.1.2.3/hook", "ftp://example.com/x", ""] {
@@ -294,6 +296,18 @@ async fn alerts_reach_webhooks_signed_once_each_through_failures_and_changes() {
             ..Default::default()
         })
         .await
+        .unwrap();
+
+    let gone = c
+        .webhooks
+        .create_webhook(proto::CreateWebhookRequest {
+            url: gone_receiver.url("/old-endpoint"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .webhook
         .unwrap();
 
     let mut watch = c
@@ -461,6 +475,21 @@ async fn alerts_reach_webhooks_signed_once_each_through_failures_and_changes() {
         .map(|r| r.header("webhook-id"))
         .collect();
     assert_eq!(successes.len(), 3);
+
+    // An endpoint answering 410 Gone was disabled after its first delivery and got nothing more.
+    assert_eq!(gone_receiver.received().len(), 1);
+    let listed = c
+        .webhooks
+        .list_webhooks(proto::ListWebhooksRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .webhooks;
+    let gone = listed.iter().find(|w| w.id == gone.id).unwrap();
+    assert!(
+        !gone.enabled && gone.disabled_reason.contains("410"),
+        "{gone:?}"
+    );
 
     // A deleted webhook receives nothing and has no deliveries.
     assert!(deleted_receiver.received().is_empty());
