@@ -276,6 +276,102 @@ impl Mapping {
     }
 }
 
+/// Why a row is refused: the column and the reason.
+struct Refusal<'a> {
+    column: &'a str,
+    reason: String,
+}
+
+impl<'a> Refusal<'a> {
+    fn new(column: &'a str, reason: String) -> Refusal<'a> {
+        Refusal { column, reason }
+    }
+}
+
+/// `Some((column, trimmed cell))` when `column` is mapped.
+fn mapped_cell<'m, 'r>(
+    column: &'m Option<String>,
+    header: &Header,
+    row: &'r Row,
+) -> Option<(&'m str, &'r str)> {
+    column.as_deref().map(|c| (c, row.get(header, c)))
+}
+
+/// The readers of single fields; each takes `Some((column, trimmed cell))` when the field is
+/// mapped, and treats a blank cell as absent.
+impl Mapping {
+    fn read_created_at<'a>(
+        &self,
+        cell: Option<(&'a str, &str)>,
+    ) -> Result<Option<prost_types::Timestamp>, Refusal<'a>> {
+        let Some((column, raw)) = cell.filter(|(_, raw)| !raw.is_empty()) else {
+            return Ok(None);
+        };
+        let parsed = match &self.time_format {
+            Some(format) => format.parse(raw),
+            None => parse_timestamp(raw),
+        };
+        let micros = parsed.ok_or_else(|| {
+            let expected = self
+                .time_format
+                .as_ref()
+                .map_or(String::new(), |f| format!(" (expected {})", f.pattern()));
+            Refusal::new(column, format!("unparseable date {raw:?}{expected}"))
+        })?;
+        Ok(Some(crate::api::timestamp(micros)))
+    }
+
+    fn read_source<'a>(&self, cell: Option<(&'a str, &str)>) -> Result<proto::Source, Refusal<'a>> {
+        match cell.filter(|(_, name)| !name.is_empty()) {
+            Some((column, name)) => {
+                parse_source(name).map_err(|reason| Refusal::new(column, reason))
+            }
+            None => Ok(self.source),
+        }
+    }
+
+    fn read_scores<'a>(&'a self, header: &Header, row: &Row) -> Result<proto::Scores, Refusal<'a>> {
+        let mut scores = proto::Scores::default();
+        for (score, column) in &self.scores {
+            let raw = row.get(header, column);
+            if raw.is_empty() {
+                continue;
+            }
+            let range = score.range();
+            let value = parse_whole_number(raw)
+                .filter(|v| range.contains(v))
+                .ok_or_else(|| {
+                    let reason = format!(
+                        "{} score {raw:?} is not a whole number in {}-{}",
+                        score.name(),
+                        range.start(),
+                        range.end()
+                    );
+                    Refusal::new(column, reason)
+                })?;
+            *score.slot(&mut scores) = Some(value);
+        }
+        Ok(scores)
+    }
+
+    fn read_tags<'a>(
+        &'a self,
+        header: &Header,
+        row: &Row,
+    ) -> Result<proto::GivenTags, Refusal<'a>> {
+        let mut tags = proto::GivenTags::default();
+        for (dimension, column) in &self.tags {
+            let raw = row.get(header, column);
+            if !raw.is_empty() {
+                dimension
+                    .apply(raw, &mut tags)
+                    .map_err(|reason| Refusal::new(column, reason))?;
+            }
+        }
+        Ok(tags)
+    }
+}
+
 /// Turns rows of one input into new verbatims, deriving ids where the rows bring none.
 #[derive(Debug)]
 pub struct RowMapper<'a> {
@@ -296,76 +392,30 @@ impl<'a> RowMapper<'a> {
     /// Maps one row, or says which column is wrong and why (blank text, a date that does not
     /// parse, a score out of range, an unknown source, severity or sentiment).
     pub fn map(&mut self, header: &Header, row: &Row) -> Result<proto::NewVerbatim, RowError> {
-        let mapping = self.mapping;
-        let cell = |column: &Option<String>| column.as_deref().map_or("", |c| row.get(header, c));
-        let refuse = |column: &str, reason: String| RowError {
-            line: row.line,
-            column: column.to_string(),
-            reason,
-            raw: row.raw.clone(),
-        };
+        self.map_fields(header, row)
+            .map_err(|Refusal { column, reason }| RowError {
+                line: row.line,
+                column: column.to_string(),
+                reason,
+                raw: row.raw.clone(),
+            })
+    }
 
+    fn map_fields(
+        &mut self,
+        header: &Header,
+        row: &Row,
+    ) -> Result<proto::NewVerbatim, Refusal<'a>> {
+        let mapping = self.mapping;
+        let cell = |column| mapped_cell(column, header, row).map_or("", |(_, value)| value);
         let text = row.get(header, &mapping.text);
         if text.is_empty() {
-            return Err(refuse(&mapping.text, "missing text".into()));
+            return Err(Refusal::new(&mapping.text, "missing text".into()));
         }
-        let created_at = match (mapping.created_at.as_deref(), cell(&mapping.created_at)) {
-            (Some(column), raw) if !raw.is_empty() => {
-                let parsed = match &mapping.time_format {
-                    Some(format) => format.parse(raw),
-                    None => parse_timestamp(raw),
-                };
-                let micros = parsed.ok_or_else(|| {
-                    let expected = mapping
-                        .time_format
-                        .as_ref()
-                        .map_or(String::new(), |f| format!(" (expected {})", f.pattern()));
-                    refuse(column, format!("unparseable date {raw:?}{expected}"))
-                })?;
-                Some(crate::api::timestamp(micros))
-            }
-            _ => None,
-        };
-        let source = match (
-            mapping.source_column.as_deref(),
-            cell(&mapping.source_column),
-        ) {
-            (Some(column), name) if !name.is_empty() => {
-                parse_source(name).map_err(|reason| refuse(column, reason))?
-            }
-            _ => mapping.source,
-        };
-        let mut scores = proto::Scores::default();
-        for (score, column) in &mapping.scores {
-            let raw = row.get(header, column);
-            if raw.is_empty() {
-                continue;
-            }
-            let range = score.range();
-            let value = parse_whole_number(raw)
-                .filter(|v| range.contains(v))
-                .ok_or_else(|| {
-                    refuse(
-                        column,
-                        format!(
-                            "{} score {raw:?} is not a whole number in {}-{}",
-                            score.name(),
-                            range.start(),
-                            range.end()
-                        ),
-                    )
-                })?;
-            *score.slot(&mut scores) = Some(value);
-        }
-        let mut tags = proto::GivenTags::default();
-        for (dimension, column) in &mapping.tags {
-            let raw = row.get(header, column);
-            if !raw.is_empty() {
-                dimension
-                    .apply(raw, &mut tags)
-                    .map_err(|reason| refuse(column, reason))?;
-            }
-        }
+        let created_at = mapping.read_created_at(mapped_cell(&mapping.created_at, header, row))?;
+        let source = mapping.read_source(mapped_cell(&mapping.source_column, header, row))?;
+        let scores = mapping.read_scores(header, row)?;
+        let tags = mapping.read_tags(header, row)?;
         let external_id = match cell(&mapping.external_id) {
             "" => self.derived_ids.next(header, row),
             id => id.to_string(),

@@ -100,12 +100,14 @@ pub struct Header {
 }
 
 impl Header {
+    /// A CSV header: names by field position; a repeated name refers to its first field.
     fn from_names(names: impl IntoIterator<Item = String>) -> Header {
-        let mut header = Header::default();
-        for name in names {
-            header.position_or_insert(&name);
+        let names: Vec<String> = names.into_iter().collect();
+        let mut positions = HashMap::with_capacity(names.len());
+        for (position, name) in names.iter().enumerate() {
+            positions.entry(name.clone()).or_insert(position);
         }
-        header
+        Header { names, positions }
     }
 
     /// Every column name.
@@ -148,14 +150,14 @@ impl Row {
             .map_or("", |value| value.trim())
     }
 
-    /// Every non-empty `(column, trimmed value)` pair, in header order.
+    /// Every `(column, trimmed value)` pair with a column name and a value, in header order.
     pub fn cells<'a>(&'a self, header: &'a Header) -> impl Iterator<Item = (&'a str, &'a str)> {
         header
             .names()
             .iter()
             .zip(&self.values)
             .map(|(name, value)| (name.as_str(), value.trim()))
-            .filter(|(_, value)| !value.is_empty())
+            .filter(|(name, value)| !name.is_empty() && !value.is_empty())
     }
 }
 
@@ -596,6 +598,18 @@ mod tests {
                 .unwrap()
                 .len()
         );
+    }
+
+    #[test]
+    fn repeated_and_unnamed_csv_columns_keep_values_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = write(dir.path(), "export.csv", "a,b,a,c,\n1,2,3,4,5\n");
+        let (reader, rows) = read_all(&input, ReadOptions::default());
+        let row = rows[0].as_ref().unwrap();
+        let header = reader.header();
+        assert_eq!((row.get(header, "a"), row.get(header, "c")), ("1", "4"));
+        let cells: Vec<_> = row.cells(header).collect();
+        assert_eq!(cells, [("a", "1"), ("b", "2"), ("a", "3"), ("c", "4")]);
     }
 
     #[test]

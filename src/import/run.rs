@@ -15,10 +15,12 @@ use super::{ImportError, ImportOptions, Input, Mapped, MappedRows, RowError};
 /// Batches queued between the reader thread and the network.
 const QUEUED_BATCHES: usize = 4;
 
-/// Rows per `StreamVerbatims` call. The server lists at most `limits.max_reported_failures`
-/// (default 1000) failures per call, so shorter calls trace more of a very bad file's rejections
-/// to their lines; longer calls let the server group more messages per store write.
-const ROWS_PER_CALL: usize = 10_000;
+/// Most rows per `StreamVerbatims` call. The server lists at most `limits.max_reported_failures`
+/// (default 1000) failures per call, so with calls this short every row it refuses reaches the
+/// error report with its line. Overlapping calls keep the server busy between them: on five
+/// copies of the airline file (73,200 rows) 1,000-row overlapped calls ran at 16-17k rows/s,
+/// 10,000-row calls one after the other at 13-14.5k.
+const ROWS_PER_CALL: usize = 1_000;
 
 /// Refused rows printed on standard error; the error report has them all.
 const PRINTED_REFUSALS: u64 = 10;
@@ -51,12 +53,12 @@ pub async fn run(
         .map(|path| ErrorReport::create(path, options.inputs.len() > 1))
         .transpose()?;
     let total_bytes = options.inputs.iter().map(Input::size).sum();
-    // In strict mode every batch is its own call, so a row the server refuses stops the import
-    // right after its batch.
-    let rows_per_call = if options.strict {
-        options.batch_size
+    // In strict mode every batch is its own call, answered before the next is sent, so a row the
+    // server refuses stops the import right after its batch.
+    let (rows_per_call, overlap) = if options.strict {
+        (options.batch_size, false)
     } else {
-        ROWS_PER_CALL.max(options.batch_size)
+        (ROWS_PER_CALL, true)
     };
     let mut importer = Importer {
         options,
@@ -64,18 +66,24 @@ pub async fn run(
         refusals_recorded: 0,
         report,
         progress: Progress::new(options.progress, total_bytes, std::io::stderr()),
-        uploader: Uploader::new(client, workspace, rows_per_call),
+        uploader: Uploader::new(client, workspace, rows_per_call, overlap),
     };
 
     let (events, received) = mpsc::channel(QUEUED_BATCHES);
-    let reader = tokio::task::spawn_blocking({
+    let reader = std::thread::spawn({
         let options = options.clone();
         move || read_inputs(&options, &events)
     });
     let streamed = importer.stream(received).await;
-    let read = reader
-        .await
-        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()));
+    let read = if streamed.is_ok() && !importer.summary.stopped_early {
+        // The reader closed the queue: it has returned, so joining does not block.
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    } else {
+        // Stopped early: the reader may be waiting on a pipe; it ends with the process.
+        Ok(())
+    };
     importer.note_unprinted_refusals();
     importer.progress.finish();
     let reported = importer.report.map(ErrorReport::finish).transpose();
@@ -108,8 +116,8 @@ impl Importer<'_> {
             let position = match event {
                 Event::Rows { rows, position } => {
                     self.summary.read += rows.len() as u64;
-                    let answer = self.uploader.send(rows).await;
-                    self.settle(answer)?;
+                    let answers = self.uploader.send(rows).await;
+                    self.settle(answers)?;
                     position
                 }
                 Event::Refused {
@@ -129,22 +137,27 @@ impl Importer<'_> {
                 break;
             }
         }
-        let answer = self.uploader.finish().await;
-        self.settle(answer)
+        let answers = self.uploader.finish().await;
+        self.settle(answers)
     }
 
-    /// Counts the server's answer for a call and reports the rows it refused.
+    /// Counts the server's answers for calls and reports the rows it refused.
     fn settle(
         &mut self,
-        answer: Result<Option<Acknowledged>, tonic::Status>,
+        answers: Result<Vec<Acknowledged>, tonic::Status>,
     ) -> Result<(), ImportError> {
-        let answer = answer.map_err(|status| ImportError::Server {
+        let answers = answers.map_err(|status| ImportError::Server {
             status,
             acknowledged: self.summary.imported + self.summary.duplicates,
         })?;
-        let Some(Acknowledged { response, rows }) = answer else {
-            return Ok(());
-        };
+        for answer in answers {
+            self.settle_call(answer)?;
+        }
+        Ok(())
+    }
+
+    fn settle_call(&mut self, answer: Acknowledged) -> Result<(), ImportError> {
+        let Acknowledged { response, rows } = answer;
         self.summary.imported += response.created;
         self.summary.duplicates += response.duplicates;
         self.summary.rejected += response.rejected;

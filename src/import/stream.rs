@@ -84,13 +84,20 @@ pub struct Acknowledged {
     pub rows: Vec<SentRow>,
 }
 
-/// Sends batches over successive `StreamVerbatims` calls of at least `rows_per_call` rows each
-/// (the last may be shorter).
+/// Sends batches over successive `StreamVerbatims` calls of at most `max_rows_per_call` rows
+/// (whole batches: a call ends when the largest batch seen no longer fits). With `overlap`, the
+/// next call is already sending while the previous one's answer is awaited (the store serialises
+/// writes, so two calls never both create one external id); without it, every call is answered
+/// before the next begins.
 pub struct Uploader {
     client: IngestClient,
     workspace: String,
-    rows_per_call: usize,
+    max_rows_per_call: usize,
+    overlap: bool,
+    largest_batch: usize,
     open: Option<OpenCall>,
+    /// A call whose stream has ended and whose answer is pending.
+    closed: Option<ClosedCall>,
 }
 
 struct OpenCall {
@@ -99,24 +106,65 @@ struct OpenCall {
     rows: Vec<SentRow>,
 }
 
+struct ClosedCall {
+    call: JoinHandle<Result<proto::StreamVerbatimsResponse, Status>>,
+    rows: Vec<SentRow>,
+}
+
+impl OpenCall {
+    /// Ends the call's stream; the server answers once it has stored everything.
+    fn close(self) -> ClosedCall {
+        drop(self.requests);
+        ClosedCall {
+            call: self.call,
+            rows: self.rows,
+        }
+    }
+}
+
+impl ClosedCall {
+    async fn answer(self) -> Result<Acknowledged, Status> {
+        let response = self
+            .call
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        Ok(Acknowledged {
+            response,
+            rows: self.rows,
+        })
+    }
+}
+
 impl Uploader {
-    pub fn new(client: IngestClient, workspace: &str, rows_per_call: usize) -> Uploader {
+    pub fn new(
+        client: IngestClient,
+        workspace: &str,
+        max_rows_per_call: usize,
+        overlap: bool,
+    ) -> Uploader {
         Uploader {
             client,
             workspace: workspace.to_string(),
-            rows_per_call: rows_per_call.max(1),
+            max_rows_per_call,
+            overlap,
+            largest_batch: 0,
             open: None,
+            closed: None,
         }
     }
 
     /// Sends one batch as one stream message, waiting while the network is busy. Returns the
-    /// server's answer when this batch completed a call. An error is the server failing the call.
-    pub async fn send(&mut self, rows: Vec<PendingRow>) -> Result<Option<Acknowledged>, Status> {
+    /// server's answers for the calls that completed meanwhile, oldest first. An error is the
+    /// server failing a call.
+    pub async fn send(&mut self, rows: Vec<PendingRow>) -> Result<Vec<Acknowledged>, Status> {
         if rows.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        let client = &self.client;
-        let open = self.open.get_or_insert_with(|| start_call(client.clone()));
+        self.largest_batch = self.largest_batch.max(rows.len());
+        let mut open = match self.open.take() {
+            Some(open) => open,
+            None => start_call(self.client.clone()),
+        };
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
             items.push(row.item);
@@ -132,32 +180,38 @@ impl Uploader {
         };
         if open.requests.send(message).await.is_err() {
             // The call ended before its stream did: the server failed it.
-            self.finish().await?;
+            open.close().answer().await?;
             return Err(Status::internal(
                 "the server answered before the stream ended",
             ));
         }
-        if open.rows.len() >= self.rows_per_call {
-            return self.finish().await;
+        if open.rows.len() + self.largest_batch <= self.max_rows_per_call {
+            self.open = Some(open);
+            return Ok(Vec::new());
         }
-        Ok(None)
+        let mut answers = Vec::new();
+        if let Some(previous) = self.closed.take() {
+            answers.push(previous.answer().await?);
+        }
+        let closed = open.close();
+        if self.overlap {
+            self.closed = Some(closed);
+        } else {
+            answers.push(closed.answer().await?);
+        }
+        Ok(answers)
     }
 
-    /// Ends the open call, if any, and returns the server's answer for it.
-    pub async fn finish(&mut self) -> Result<Option<Acknowledged>, Status> {
-        let Some(OpenCall {
-            requests,
-            call,
-            rows,
-        }) = self.open.take()
-        else {
-            return Ok(None);
-        };
-        drop(requests);
-        let response = call
-            .await
-            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
-        Ok(Some(Acknowledged { response, rows }))
+    /// Ends the open call and returns the server's answers for every call still pending.
+    pub async fn finish(&mut self) -> Result<Vec<Acknowledged>, Status> {
+        let mut answers = Vec::new();
+        if let Some(previous) = self.closed.take() {
+            answers.push(previous.answer().await?);
+        }
+        if let Some(open) = self.open.take() {
+            answers.push(open.close().answer().await?);
+        }
+        Ok(answers)
     }
 }
 
