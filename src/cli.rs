@@ -27,8 +27,8 @@ pub enum ClientError {
     Status(#[from] tonic::Status),
     #[error(transparent)]
     Import(#[from] ImportError),
-    #[error("invalid source {0:?} (survey, ticket, review, chat, social, email, other)")]
-    Source(String),
+    #[error("invalid server address {0:?} (expected e.g. http://127.0.0.1:50051)")]
+    ServerAddress(String),
 }
 
 /// Where the server is.
@@ -52,7 +52,7 @@ pub struct ServerArgs {
 impl ServerArgs {
     async fn channel(&self) -> Result<Channel, ClientError> {
         Channel::from_shared(self.server.clone())
-            .map_err(|_| ClientError::Source(self.server.clone()))?
+            .map_err(|_| ClientError::ServerAddress(self.server.clone()))?
             .connect()
             .await
             .map_err(|source| ClientError::Connect {
