@@ -1,17 +1,21 @@
-//! Human-facing client commands over gRPC: import a CSV file, refresh and list themes, search.
+//! Human-facing client commands over gRPC: import CSV or JSON Lines files, themes, one theme,
+//! search, alerts, tagging a text.
 //! Tables for people, `--json` for scripts. Nothing here touches storage directly.
 
 pub mod report;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::Duration;
 
 use tonic::transport::Channel;
 
-use crate::import::{read_csv, stream_items, CsvMapping, ImportError};
+use crate::import::mapping::parse_source;
+use crate::import::{
+    ingest_client, Format, ImportError, ImportOptions, Input, Mapping, MetadataColumns,
+    ProgressStyle, ReadOptions, Score, TagDimension, TimeFormat,
+};
 use crate::proto;
 use crate::proto::alert_service_client::AlertServiceClient;
-use crate::proto::ingest_service_client::IngestServiceClient;
 use crate::proto::taxonomy_service_client::TaxonomyServiceClient;
 use crate::proto::theme_service_client::ThemeServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
@@ -29,8 +33,8 @@ pub enum ClientError {
     Status(#[from] tonic::Status),
     #[error(transparent)]
     Import(#[from] ImportError),
-    #[error("invalid source {0:?} (survey, ticket, review, chat, social, email, other)")]
-    Source(String),
+    #[error("invalid server address {0:?} (expected e.g. http://127.0.0.1:50051)")]
+    ServerAddress(String),
 }
 
 /// Where the server is.
@@ -54,7 +58,7 @@ pub struct ServerArgs {
 impl ServerArgs {
     async fn channel(&self) -> Result<Channel, ClientError> {
         Channel::from_shared(self.server.clone())
-            .map_err(|_| ClientError::Source(self.server.clone()))?
+            .map_err(|_| ClientError::ServerAddress(self.server.clone()))?
             .connect()
             .await
             .map_err(|source| ClientError::Connect {
@@ -64,76 +68,165 @@ impl ServerArgs {
     }
 }
 
-/// `tideline import`: CSV columns to verbatim fields.
+/// `tideline import`: CSV or JSON Lines files to verbatims, streamed over `StreamVerbatims`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ImportArgs {
-    pub file: PathBuf,
+    /// Files to import, one after the other; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
+    /// API key, sent as `authorization: Bearer <key>` metadata.
+    #[arg(long, env = "TIDELINE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Input format; by default from the extension (.jsonl, .ndjson, .csv, .tsv), else sniffed
+    /// (a first non-blank `{` means JSON Lines).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// CSV delimiter: `,` `;` `|` or `tab`; by default sniffed from the header line.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Column holding the customer's words.
     #[arg(long, default_value = "text")]
     pub text_col: String,
-    /// Column holding the caller's id (idempotency key).
+    /// Column holding the caller's id (the idempotency key). Without it (or for blank cells) ids
+    /// are derived from the file name and the row's content, so a re-run imports only what is
+    /// missing.
     #[arg(long)]
     pub id_col: Option<String>,
     /// Column holding when the customer said it.
     #[arg(long)]
     pub time_col: Option<String>,
-    /// Source of every row: survey, ticket, review, chat, social, email, other.
-    #[arg(long, default_value = "other")]
-    pub source: String,
-    /// Columns copied into metadata, comma-separated.
+    /// Pattern of the time column (%Y %y %m %b %d %H %M %S %z %%), e.g. `%d/%m/%Y %H:%M`. Without
+    /// it RFC 3339, `YYYY-MM-DD HH:MM[:SS]`, `M/D/YYYY H:MM` and unix seconds are read.
+    #[arg(long, value_parser = parse_time_format)]
+    pub time_format: Option<TimeFormat>,
+    /// Source of every row, or of rows whose --source-col is blank: survey, ticket, review, chat,
+    /// social, email, other.
+    #[arg(long, default_value = "other", value_parser = parse_source)]
+    pub source: proto::Source,
+    /// Column naming each row's source.
+    #[arg(long)]
+    pub source_col: Option<String>,
+    /// Column holding the customer's id.
+    #[arg(long)]
+    pub customer_col: Option<String>,
+    /// Column holding the customer's account id.
+    #[arg(long)]
+    pub account_col: Option<String>,
+    /// Column holding a BCP-47 language tag (`en`, `pt-BR`).
+    #[arg(long)]
+    pub language_col: Option<String>,
+    /// Column holding a Net Promoter Score answer (0-10).
+    #[arg(long)]
+    pub nps_col: Option<String>,
+    /// Column holding a customer satisfaction score (1-5).
+    #[arg(long)]
+    pub csat_col: Option<String>,
+    /// Column holding a customer effort score (1-7).
+    #[arg(long)]
+    pub ces_col: Option<String>,
+    /// A column of tags the customer's own system already knows, as DIMENSION=COLUMN with a
+    /// dimension of journey_stage, driver, product_area (several per cell, split on , ; |),
+    /// severity or sentiment. Repeatable.
+    #[arg(long = "tag-col", value_name = "DIMENSION=COLUMN", value_parser = TagDimension::parse_assignment)]
+    pub tag_cols: Vec<(TagDimension, String)>,
+    /// Columns copied into metadata, comma-separated; `*` copies every column not mapped above.
     #[arg(long, value_delimiter = ',')]
     pub metadata_cols: Vec<String>,
-    /// Items per stream message.
+    /// Items per stream message (at most the server's limits.max_batch_items).
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+    /// Write every refused row to this CSV file (line,column,reason,raw).
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+    /// Stop at the first refused row.
+    #[arg(long)]
+    pub strict: bool,
+    /// Show how the first rows of every file map, field by field, without contacting the server.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Rows per file shown by --dry-run.
+    #[arg(long, default_value_t = 5)]
+    pub dry_run_rows: usize,
+    /// Show no progress.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Seconds between progress lines when standard error is not a terminal.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
+    pub progress_every: u64,
 }
 
-/// Imports a CSV file and prints the summary. Returns whether every row was accepted.
+impl ImportArgs {
+    /// The import these arguments describe.
+    pub fn options(&self) -> ImportOptions {
+        let scores = [
+            (Score::Nps, &self.nps_col),
+            (Score::Csat, &self.csat_col),
+            (Score::Ces, &self.ces_col),
+        ];
+        ImportOptions {
+            inputs: self.files.iter().map(|f| Input::from_arg(f)).collect(),
+            read: ReadOptions {
+                format: self.format,
+                delimiter: self.delimiter,
+            },
+            mapping: Mapping {
+                text: self.text_col.clone(),
+                external_id: self.id_col.clone(),
+                created_at: self.time_col.clone(),
+                time_format: self.time_format.clone(),
+                source: self.source,
+                source_column: self.source_col.clone(),
+                customer_id: self.customer_col.clone(),
+                account_id: self.account_col.clone(),
+                language: self.language_col.clone(),
+                scores: scores
+                    .into_iter()
+                    .filter_map(|(score, column)| column.clone().map(|c| (score, c)))
+                    .collect(),
+                tags: self.tag_cols.clone(),
+                metadata: MetadataColumns::from_list(self.metadata_cols.clone()),
+            },
+            batch_size: self.batch_size.max(1),
+            strict: self.strict,
+            errors: self.errors.clone(),
+            progress: ProgressStyle::for_stderr(
+                self.quiet,
+                Duration::from_secs(self.progress_every),
+            ),
+        }
+    }
+}
+
+fn parse_delimiter(value: &str) -> Result<u8, String> {
+    match value {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        "," | ";" | "|" => Ok(value.as_bytes()[0]),
+        other => Err(format!("{other:?} is not a delimiter (, ; | tab)")),
+    }
+}
+
+fn parse_time_format(pattern: &str) -> Result<TimeFormat, String> {
+    TimeFormat::new(pattern).map_err(|e| e.to_string())
+}
+
+/// Imports the files and prints the summary (or, with `--dry-run`, shows how their first rows
+/// map). Returns whether every row was accepted.
 pub async fn import(args: &ImportArgs) -> Result<bool, ClientError> {
-    let source = match args.source.as_str() {
-        "survey" => proto::Source::Survey,
-        "ticket" => proto::Source::Ticket,
-        "review" => proto::Source::Review,
-        "chat" => proto::Source::Chat,
-        "social" => proto::Source::Social,
-        "email" => proto::Source::Email,
-        "other" => proto::Source::Other,
-        other => return Err(ClientError::Source(other.to_string())),
-    };
-    let mapping = CsvMapping {
-        text: args.text_col.clone(),
-        external_id: args.id_col.clone(),
-        created_at: args.time_col.clone(),
-        source,
-        metadata: args.metadata_cols.clone(),
-    };
-    let started = Instant::now();
-    let rows = read_csv(&args.file, &mapping)?;
-    let read = rows.items.len() + rows.errors.len();
-    for error in &rows.errors {
-        eprintln!("line {}: {}: {}", error.line, error.column, error.reason);
+    let options = args.options();
+    if args.dry_run {
+        let clean = crate::import::dry_run(&options, args.dry_run_rows, &mut std::io::stdout())?;
+        return Ok(clean);
     }
-    let mut client = IngestServiceClient::new(args.server.channel().await?);
-    let summary = stream_items(
-        &mut client,
-        &args.server.workspace,
-        rows.items,
-        args.batch_size,
-    )
-    .await?;
-    let elapsed = started.elapsed().as_secs_f64();
-    for failure in &summary.failures {
-        eprintln!("item {}: {}", failure.index, failure.message);
+    let client = ingest_client(args.server.channel().await?, args.api_key.as_deref())?;
+    let summary = crate::import::run(&options, client, &args.server.workspace).await?;
+    if args.server.json {
+        println!("{}", summary.to_json());
+    } else {
+        println!("{summary}");
     }
-    let rejected = rows.errors.len() as u64 + summary.rejected;
-    println!(
-        "read {read}, imported {}, duplicates {}, rejected {rejected}, elapsed {elapsed:.2} s, {:.0} rows/s",
-        summary.created,
-        summary.duplicates,
-        read as f64 / elapsed.max(1e-9)
-    );
-    Ok(rejected == 0)
+    Ok(summary.is_clean())
 }
 
 /// `tideline themes`: optionally refresh, then list the top themes.

@@ -14,7 +14,7 @@
 //! - [`webhooks`]: subscriptions, Standard Webhooks signing, SSRF guard, the outbox worker.
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
-//! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
+//! - [`import`]: bulk import client (CSV and JSON Lines → `StreamVerbatims`; mapping, resume, error report).
 //! - [`pagination`]: opaque page tokens.
 //! - [`cli`]: human-facing client commands (import, themes, search) over gRPC.
 //! - [`config`]: the one typed configuration.

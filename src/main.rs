@@ -22,8 +22,8 @@ enum Command {
     Serve(ConfigArgs),
     /// Rebuild the search index from the store (run while the server is stopped).
     Reindex(ConfigArgs),
-    /// Import a CSV file into a running server over StreamVerbatims.
-    Import(tideline::cli::ImportArgs),
+    /// Import CSV or JSON Lines files into a running server over StreamVerbatims (resumable).
+    Import(Box<tideline::cli::ImportArgs>),
     /// List themes (optionally refreshing them first) on a running server.
     Themes {
         #[command(flatten)]
