@@ -178,6 +178,20 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// The verbatim already holding an idempotency key, if any.
+    pub fn existing(
+        &self,
+        workspace: &str,
+        source: Source,
+        external_id: &str,
+    ) -> StoreResult<Option<u64>> {
+        let key = idempotency_key(workspace, source, external_id);
+        self.idempotency
+            .get(&key)?
+            .map(|raw| decode_u64(&key, &raw))
+            .transpose()
+    }
+
     /// Erases a verbatim and frees its idempotency key. Returns the change's sequence number, or
     /// `None` when no such verbatim exists. Blocking; not durable until [`Store::flush`].
     pub fn delete(&self, workspace: &str, seq: u64) -> StoreResult<Option<u64>> {

@@ -269,7 +269,15 @@ impl Engine {
                 let mut ready = Vec::with_capacity(accepted.len());
                 let mut positions = Vec::with_capacity(accepted.len());
                 let mut rejected = Vec::new();
+                let mut known = Vec::new();
                 for (position, mut verbatim, given) in accepted {
+                    // A retry of a stored verbatim (a resumed import) costs a lookup, not tagging.
+                    if let Some(ext) = &verbatim.external_id {
+                        if let Some(seq) = store.existing(&ws, verbatim.source, ext)? {
+                            known.push((position, Inserted::Duplicate(seq)));
+                            continue;
+                        }
+                    }
                     if let Err(err) = validate_given(&active.taxonomy, &given) {
                         rejected.push((position, err));
                         continue;
@@ -293,10 +301,9 @@ impl Engine {
                     positions.push(position);
                 }
                 let inserted = store.insert_batch(&ws, &ready)?;
-                Ok((
-                    positions.into_iter().zip(inserted).collect::<Vec<_>>(),
-                    rejected,
-                ))
+                let mut written: Vec<_> = positions.into_iter().zip(inserted).collect();
+                written.extend(known);
+                Ok((written, rejected))
             })
             .await??;
             self.store.flush().await?;
