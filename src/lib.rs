@@ -16,6 +16,7 @@
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV and JSON Lines → `StreamVerbatims`; mapping, resume, error report).
 //! - [`pagination`]: opaque page tokens.
+//! - [`demo`]: `tideline demo`, the whole service on the project's own corpus in one command.
 //! - [`cli`]: human-facing client commands (import, themes, search) over gRPC.
 //! - [`config`]: the one typed configuration.
 //! - [`error`]: the crate error and `Result`.
@@ -24,6 +25,7 @@ pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod eval;

@@ -18,6 +18,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole service on the demo corpus: serve on ./tideline-demo, import, find themes and
+    /// alerts, print them, keep serving until Ctrl-C.
+    Demo(ConfigArgs),
     /// Run the gRPC server until SIGINT/SIGTERM.
     Serve(ConfigArgs),
     /// Rebuild the search index from the store (run while the server is stopped).
@@ -110,6 +113,13 @@ fn main() -> anyhow::Result<()> {
         .init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
+        Command::Demo(args) => {
+            let mut config = Config::load(&args)?;
+            if args.data_dir.is_none() {
+                config.data_dir = "tideline-demo".into();
+            }
+            runtime.block_on(tideline::demo::run(config))?;
+        }
         Command::Serve(args) => {
             let config = Config::load(&args)?;
             runtime.block_on(tideline::server::serve_until_signal(config, |addr| {
