@@ -13,6 +13,7 @@
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV → `StreamVerbatims`).
+//! - [`corpus`]: the deterministic demo corpus generator (`tideline gen-corpus`, `corpora/`).
 //! - [`pagination`]: opaque page tokens.
 //! - [`cli`]: human-facing client commands (import, themes, search) over gRPC.
 //! - [`config`]: the one typed configuration.
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod corpus;
 pub mod engine;
 pub mod error;
 pub mod eval;
