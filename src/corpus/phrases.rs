@@ -541,12 +541,12 @@ pub const STEADY_TOPICS: &[Topic] = &[
                 "favourite",
                 &[
                     "the new dashboard",
-                    "the custom reports",
+                    "the custom reporting",
                     "the report builder",
                     "the mobile app",
                     "the {integration} integration",
                     "the weekly summary email",
-                    "the charts",
+                    "the chart editor",
                 ],
             ),
             (
@@ -1204,11 +1204,11 @@ pub const TICKET_CLOSERS: &[&str] = &[
     "Thanks in advance.",
     "Regards",
     "Kind regards",
-    "Please advise.",
     "Cheers",
     "Thank you!",
 ];
 pub const TICKET_CLOSERS_NEGATIVE: &[&str] = &[
+    "Please advise.",
     "Please fix this.",
     "This is urgent for us.",
     "Please look into this asap.",

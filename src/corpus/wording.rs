@@ -152,8 +152,13 @@ pub(super) fn compose(
     let mut text = String::new();
     if let Some(opener) = opener {
         text.push_str(&case.apply(opener));
-        let own_line = source == Source::Ticket && rng.chance(0.4);
-        text.push_str(if own_line { "\n" } else { " " });
+        if source == Source::Ticket && rng.chance(0.4) {
+            text.push('\n');
+        } else {
+            // The message goes on in the same sentence: "hi the dashboard ...".
+            text.push(' ');
+            body = lowercase_first_word(&body);
+        }
     }
     text.push_str(&case.apply(&body));
     if let Some(detail) = detail {
@@ -262,6 +267,22 @@ fn pii_sentence(rng: &mut SplitMix64, kind: PiiKind, ctx: &SlotContext) -> Strin
     fill(rng.pick(sentences), &[], ctx, rng)
 }
 
+/// `text` with its first word in lowercase when it is an ordinary capitalised word ("The"),
+/// not "I" or a name written in capitals ("SSO", "iOS").
+fn lowercase_first_word(text: &str) -> String {
+    let first_word = text.split(' ').next().unwrap_or_default();
+    let mut chars = first_word.chars();
+    let ordinary = chars.next().is_some_and(char::is_uppercase)
+        && chars.clone().next().is_some()
+        && chars.all(|c| !c.is_uppercase());
+    if !ordinary || first_word.starts_with("I'") {
+        return text.to_string();
+    }
+    let mut out = first_word.to_lowercase();
+    out.push_str(&text[first_word.len()..]);
+    out
+}
+
 fn capitalize_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -309,4 +330,60 @@ pub(super) fn add_typo(rng: &mut SplitMix64, text: &str) -> String {
     }
     *word = String::from_utf8(letters).expect("ascii letters stay ascii");
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ordinary_first_words_are_lowercased_after_a_greeting() {
+        assert_eq!(lowercase_first_word("The app crashes"), "the app crashes");
+        assert_eq!(lowercase_first_word("Is this known?"), "is this known?");
+        for unchanged in [
+            "I can't log in",
+            "I'm locked out",
+            "SSO fails",
+            "iOS app",
+            "",
+        ] {
+            assert_eq!(lowercase_first_word(unchanged), unchanged);
+        }
+    }
+
+    #[test]
+    fn a_typo_changes_one_long_word_by_one_letter_at_most() {
+        let mut rng = SplitMix64::new(3);
+        let text = "The dashboard takes forever to load";
+        for _ in 0..100 {
+            let typo = add_typo(&mut rng, text);
+            let changed: Vec<(&str, &str)> = text
+                .split(' ')
+                .zip(typo.split(' '))
+                .filter(|(a, b)| a != b)
+                .collect();
+            assert!(changed.len() <= 1, "{typo}");
+            for (word, mistyped) in changed {
+                assert!(word.len() >= 5 && word.len().abs_diff(mistyped.len()) <= 1);
+                assert_eq!(word[..1], mistyped[..1]);
+            }
+        }
+        assert_eq!(add_typo(&mut rng, "hi I am ok"), "hi I am ok");
+    }
+
+    #[test]
+    fn slot_values_with_slots_are_filled_in_turn() {
+        let mut rng = SplitMix64::new(5);
+        let ctx = SlotContext {
+            os: MobileOs::Android,
+            plan: Plan::Pro,
+            old_plan: Plan::Starter,
+            month: "October",
+        };
+        let slots: Slots = &[("outer", &["with {inner} on {os}"]), ("inner", &["{plan}"])];
+        assert_eq!(
+            fill("Try {outer} in {month}", slots, &ctx, &mut rng),
+            "Try with Pro on Android in October"
+        );
+    }
 }
