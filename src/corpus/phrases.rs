@@ -1,9 +1,10 @@
 //! The corpus generator's phrase tables: topics with their templates, slot values, openers,
 //! closers, emoji and PII snippets.
 //!
-//! A template is a sentence with `{slot}` placeholders. Slots named in [`SLOTS`] take one of their
-//! listed values; the others (`{mobile_app}`, `{device}`, `{plan}`, `{month}`, ...) depend on the
-//! row and are filled by the generator. Wording is chosen so that the default taxonomy
+//! A template is a sentence with `{slot}` placeholders. A slot takes one of the values its topic
+//! lists ([`Topic::slots`]) or, failing that, the shared [`SLOTS`] list; values may hold slots
+//! themselves. The remaining slots (`{mobile_app}`, `{device}`, `{plan}`, `{month}`, ...) depend
+//! on the row and are filled by the generator. Wording is chosen so that the default taxonomy
 //! (`taxonomy/default.toml`) recognises the product areas, journey stages and drivers each topic is
 //! about, and the scenario topics use vocabulary of their own so that they form their own themes.
 
