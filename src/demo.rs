@@ -112,10 +112,13 @@ pub fn write_shifted_corpus(dir: &Path, now: Micros) -> Result<(PathBuf, Micros)
         .map_err(|e| fail(e.to_string()))?;
     for record in &records {
         let moved = time(record).map(|t| format_rfc3339(t + shift));
-        let row = record.iter().enumerate().map(|(i, cell)| match (&moved, i) {
-            (Some(moved), i) if i == time_at => moved.as_str(),
-            _ => cell,
-        });
+        let row = record
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match (&moved, i) {
+                (Some(moved), i) if i == time_at => moved.as_str(),
+                _ => cell,
+            });
         writer.write_record(row).map_err(|e| fail(e.to_string()))?;
     }
     writer.flush().map_err(|e| fail(e.to_string()))?;
@@ -151,7 +154,7 @@ pub async fn prepare(
     let imported = if stored < corpus_rows() {
         let (path, _) = write_shifted_corpus(scratch, now)?;
         let options = ImportOptions {
-            inputs: vec![Input::Path(path)],
+            inputs: vec![Input::from_arg(&path)],
             read: ReadOptions::default(),
             mapping: corpus_mapping(),
             batch_size: 500,
@@ -159,7 +162,8 @@ pub async fn prepare(
             errors: None,
             progress,
         };
-        let client = crate::import::ingest_client(channel.clone(), None).map_err(ClientError::from)?;
+        let client =
+            crate::import::ingest_client(channel.clone(), None).map_err(ClientError::from)?;
         Some(
             crate::import::run(&options, client, WORKSPACE)
                 .await

@@ -73,6 +73,25 @@ enum Command {
     /// Evaluate an analyser against a labelled CSV file.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Write the demo corpus: SaaS feedback with planted scenarios (same arguments, same bytes).
+    GenCorpus {
+        /// The CSV file to write (replaced if it exists).
+        #[arg(long, default_value = "corpora/saas_feedback.csv")]
+        out: std::path::PathBuf,
+        /// Seed of the generator; the default gives the committed corpus.
+        #[arg(long, default_value_t = tideline::corpus::DEFAULT_SEED)]
+        seed: u64,
+        /// Whole UTC days covered, ending just before --end.
+        #[arg(long, default_value_t = tideline::corpus::DEFAULT_DAYS,
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        /// Exact number of rows.
+        #[arg(long, default_value_t = tideline::corpus::DEFAULT_ROWS)]
+        rows: usize,
+        /// First day after the corpus (YYYY-MM-DD, UTC); scenario dates count back from it.
+        #[arg(long, default_value_t = tideline::corpus::DEFAULT_END)]
+        end: tideline::corpus::Date,
+    },
 }
 
 #[derive(Subcommand)]
@@ -190,6 +209,51 @@ fn main() -> anyhow::Result<()> {
                 result.seconds
             );
         }
+        Command::GenCorpus {
+            out,
+            seed,
+            days,
+            rows,
+            end,
+        } => {
+            let params = tideline::corpus::CorpusParams {
+                seed,
+                days,
+                rows,
+                end,
+            };
+            let corpus = tideline::corpus::generate(&params);
+            let file = std::fs::File::create(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            tideline::corpus::write_csv(&corpus, std::io::BufWriter::new(file))
+                .with_context(|| format!("writing {}", out.display()))?;
+            print_corpus_summary(&out, &params, &corpus)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_corpus_summary(
+    out: &std::path::Path,
+    params: &tideline::corpus::CorpusParams,
+    corpus: &[tideline::corpus::CorpusRow],
+) -> anyhow::Result<()> {
+    let bytes = std::fs::metadata(out)?.len();
+    println!(
+        "wrote {} rows ({bytes} bytes) to {}, {} to {} (mobile release {}, billing fix {})",
+        corpus.len(),
+        out.display(),
+        params.first_day(),
+        params.last_day(),
+        params.release_date(),
+        params.fix_date()
+    );
+    println!("date        rows  mobile_regression  billing_fixed");
+    for day in tideline::corpus::daily_counts(corpus) {
+        println!(
+            "{}  {:>4}  {:>17}  {:>13}",
+            day.date, day.total, day.mobile_regression, day.billing_fixed
+        );
     }
     Ok(())
 }

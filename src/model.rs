@@ -292,26 +292,47 @@ impl NewVerbatim {
     }
 }
 
-/// Formats a time as RFC 3339 in UTC with second precision: `2015-02-24T11:35:00Z`.
-pub fn format_rfc3339(micros: Micros) -> String {
-    let secs = micros.div_euclid(1_000_000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm; integers
+/// only).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (inverse of
+/// [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
+    (year, month, day)
+}
+
+/// Formats a time as RFC 3339 in UTC: `2015-02-24T11:35:00Z`, with microseconds only when there
+/// are any (`2015-02-24T11:35:00.250000Z`).
+pub fn format_rfc3339(micros: Micros) -> String {
+    let seconds = micros.div_euclid(1_000_000);
+    let fraction = micros.rem_euclid(1_000_000);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let clock = seconds.rem_euclid(86_400);
+    let (hour, minute, second) = (clock / 3600, clock / 60 % 60, clock % 60);
+    let fraction = if fraction == 0 {
+        String::new()
+    } else {
+        format!(".{fraction:06}")
+    };
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z")
 }
 
 /// Converts a `(seconds, nanos)` timestamp to microseconds, naming `field` when it is malformed.
@@ -458,6 +479,8 @@ mod tests {
             "2000-02-29T00:00:00Z"
         );
         assert_eq!(format_rfc3339(-1_000_000), "1969-12-31T23:59:59Z");
+        assert_eq!(format_rfc3339(250_000), "1970-01-01T00:00:00.250000Z");
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
     }
 
     const LIMITS: Limits = Limits {

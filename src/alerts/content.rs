@@ -1,6 +1,8 @@
 //! What an alert says: its severity, a one-line summary, a recommended action and sample quotes,
 //! all derived from the evidence by documented rules.
 
+use std::collections::HashSet;
+
 use super::{AlertSeverity, Evidence, Quote, RuleKind};
 
 /// Longest quote text, in characters.
@@ -32,6 +34,11 @@ pub fn severity(evidence: &Evidence) -> AlertSeverity {
 pub fn summary(rule: RuleKind, evidence: &Evidence) -> String {
     let window = describe_duration((evidence.window_end - evidence.window_start) / 1_000_000);
     match rule {
+        RuleKind::Velocity if evidence.baseline_mentions == 0 => format!(
+            "new: {} mentions, {:.1}% of voice, last {window} (none before)",
+            evidence.mentions,
+            evidence.share * 100.0
+        ),
         RuleKind::Velocity => format!(
             "{:+.0}% share of voice, last {window} ({} mentions)",
             evidence.velocity * 100.0,
@@ -95,23 +102,28 @@ pub fn recommended_action(
     .to_string()
 }
 
-/// Up to `n` quotes: the most negative first (they say what hurts), no two with the same
-/// opening words, each cut to a readable length.
+/// Up to `n` quotes: the most negative first (they say what hurts), no two sharing half their
+/// words (near-duplicates say nothing new), each cut to a readable length.
 pub fn pick_quotes(mut candidates: Vec<(String, &str, f32)>, n: usize) -> Vec<Quote> {
     candidates.sort_by(|a, b| a.2.total_cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
-    let mut seen: Vec<String> = Vec::new();
+    let words = |text: &str| -> HashSet<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let mut seen: Vec<HashSet<String>> = Vec::new();
     let mut quotes = Vec::new();
     for (verbatim_id, text, _) in candidates {
-        let opening: String = text
-            .split_whitespace()
-            .take(6)
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase();
-        if seen.contains(&opening) {
+        let these = words(text);
+        let alike = |other: &HashSet<String>| {
+            let shared = these.intersection(other).count();
+            shared * 2 >= these.union(other).count()
+        };
+        if seen.iter().any(alike) {
             continue;
         }
-        seen.push(opening);
+        seen.push(these);
         quotes.push(Quote {
             verbatim_id,
             text: shorten(text, QUOTE_CHARS),
@@ -203,6 +215,14 @@ mod tests {
             summary(RuleKind::Velocity, &e),
             "+340% share of voice, last 7 days (57 mentions)"
         );
+        let new = Evidence {
+            baseline_mentions: 0,
+            ..e.clone()
+        };
+        assert_eq!(
+            summary(RuleKind::Velocity, &new),
+            "new: 57 mentions, 5.0% of voice, last 7 days (none before)"
+        );
         assert_eq!(
             summary(RuleKind::NegativeSentimentSpike, &e),
             "negative mentions 31% → 72%, last 7 days (57 mentions)"
@@ -226,7 +246,11 @@ mod tests {
         let long = "x".repeat(400);
         let quotes = pick_quotes(
             vec![
-                ("a".into(), "the app crashes on launch every time", -0.6),
+                (
+                    "a".into(),
+                    "Disappointed. The app crashes on launch every time",
+                    -0.6,
+                ),
                 ("b".into(), "The app crashes on launch every time!!", -0.9),
                 ("c".into(), "fine otherwise", 0.2),
                 ("d".into(), long.as_str(), -0.1),

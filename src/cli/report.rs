@@ -56,24 +56,25 @@ fn date(t: &Option<prost_types::Timestamp>) -> String {
     })
 }
 
-/// Where a theme ranks in the spotlight: emerging and growing first, fastest first, then volume.
+/// Where a theme ranks in the spotlight: what changed first (emerging, growing, then declining,
+/// the strongest change first), then the largest steady themes.
 fn spotlight_rank(t: &proto::Theme) -> (u8, i64, u64) {
     let class = match proto::FrequencyClass::try_from(t.frequency_class) {
         Ok(proto::FrequencyClass::Emerging) => 0,
         Ok(proto::FrequencyClass::Growing) => 1,
-        Ok(proto::FrequencyClass::Declining) => 3,
-        _ => 2,
+        Ok(proto::FrequencyClass::Declining) => 2,
+        _ => 3,
     };
-    let growth = if class <= 1 {
-        -(t.velocity * 1000.0) as i64
+    let change = if class < 3 {
+        -(t.velocity.abs().min(1e6) * 1000.0) as i64
     } else {
         0
     };
-    (class, growth, u64::MAX - t.volume)
+    (class, change, u64::MAX - t.volume)
 }
 
-/// The themes that deserve attention first: emerging and growing (fastest first), then the
-/// largest; with class, velocity, share of voice, sentiment and owner.
+/// The themes that deserve attention first: emerging, growing and declining ones (strongest
+/// change first), then the largest; with class, velocity, share of voice, sentiment and owner.
 pub fn spotlight(themes: &[proto::Theme], limit: usize) -> String {
     let mut ranked: Vec<&proto::Theme> = themes.iter().collect();
     ranked.sort_by_key(|t| spotlight_rank(t));
@@ -84,10 +85,10 @@ pub fn spotlight(themes: &[proto::Theme], limit: usize) -> String {
         "theme", "label", "volume", "share", "trend", "velocity", "sentiment"
     );
     for t in ranked.into_iter().take(limit) {
-        let velocity = if t.frequency_class == 0 {
-            "-".to_string()
-        } else {
-            format!("{:+.0}%", t.velocity * 100.0)
+        let velocity = match proto::FrequencyClass::try_from(t.frequency_class) {
+            Ok(proto::FrequencyClass::Unspecified) | Err(_) => "-".to_string(),
+            Ok(proto::FrequencyClass::Emerging) => "new".to_string(),
+            Ok(_) => format!("{:+.0}%", t.velocity * 100.0),
         };
         let _ = writeln!(
             out,
@@ -371,7 +372,7 @@ mod tests {
     }
 
     #[test]
-    fn spotlight_puts_growth_first_then_volume() {
+    fn spotlight_puts_changes_first_then_volume() {
         let themes = [
             theme("TH-0001", proto::FrequencyClass::Persistent, 0.0, 900),
             theme("TH-0002", proto::FrequencyClass::Growing, 0.8, 50),
@@ -383,9 +384,9 @@ mod tests {
         let order: Vec<&str> = text.lines().skip(1).map(|l| &l[..7]).collect();
         assert_eq!(
             order,
-            ["TH-0003", "TH-0004", "TH-0002", "TH-0001", "TH-0005"]
+            ["TH-0003", "TH-0004", "TH-0002", "TH-0005", "TH-0001"]
         );
-        assert!(text.contains("+150%"));
+        assert!(text.contains("+150%") && text.contains("new"));
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
     }
 

@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use sha2::{Digest, Sha256};
 
 use super::readers::{Header, Input, Row};
-use super::time::{format_utc, parse_timestamp, TimeFormat};
+use super::time::{parse_timestamp, TimeFormat};
 use super::{ImportError, RowError};
+use crate::model::format_rfc3339;
 use crate::proto;
 
 /// Which columns become which verbatim fields. Column names are CSV header names or JSON keys.
@@ -529,7 +530,7 @@ pub fn describe(item: &proto::NewVerbatim) -> Vec<(String, String)> {
     let created_at = item
         .created_at
         .as_ref()
-        .map(|t| format_utc(t.seconds * 1_000_000 + i64::from(t.nanos) / 1000));
+        .map(|t| format_rfc3339(t.seconds * 1_000_000 + i64::from(t.nanos) / 1000));
     add("created_at", created_at.unwrap_or_default());
     add(
         "source",

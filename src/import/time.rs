@@ -2,7 +2,7 @@
 //! strftime-like patterns (`--time-format`). Everything becomes UTC microseconds.
 
 use super::ImportError;
-use crate::model::Micros;
+use crate::model::{days_from_civil, Micros};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
@@ -303,49 +303,10 @@ fn is_leap_year(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Formats UTC microseconds as RFC 3339 (`2015-02-24T11:35:00Z`; fractions only when present).
-pub fn format_utc(micros: Micros) -> String {
-    let seconds = micros.div_euclid(MICROS_PER_SECOND);
-    let fraction = micros.rem_euclid(MICROS_PER_SECOND);
-    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-    let clock = seconds.rem_euclid(86_400);
-    let (hour, minute, second) = (clock / 3600, clock / 60 % 60, clock % 60);
-    let fraction = if fraction == 0 {
-        String::new()
-    } else {
-        format!(".{fraction:06}")
-    };
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::format_rfc3339;
 
     const SECOND: i64 = MICROS_PER_SECOND;
     /// 2015-02-24T11:35:00Z
@@ -463,14 +424,14 @@ mod tests {
 
     #[test]
     fn utc_formatting_inverts_parsing() {
-        assert_eq!(format_utc(TUESDAY), "2015-02-24T11:35:00Z");
-        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(TUESDAY), "2015-02-24T11:35:00Z");
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(
-            format_utc(1_709_164_800 * SECOND + 250_000),
+            format_rfc3339(1_709_164_800 * SECOND + 250_000),
             "2024-02-29T00:00:00.250000Z"
         );
         for micros in [TUESDAY, 951_782_400 * SECOND, 4_102_444_799 * SECOND] {
-            assert_eq!(parse_timestamp(&format_utc(micros)), Some(micros));
+            assert_eq!(parse_timestamp(&format_rfc3339(micros)), Some(micros));
         }
     }
 }
