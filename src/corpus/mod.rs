@@ -149,13 +149,19 @@ impl Source {
     /// Every source, in the order the phrase tables list per-source weights.
     pub const ALL: [Source; 4] = [Source::Survey, Source::Ticket, Source::Review, Source::Chat];
 
-    pub fn as_str(self) -> &'static str {
+    /// The service's source this corpus source stands for.
+    pub fn model(self) -> crate::model::Source {
         match self {
-            Source::Survey => "survey",
-            Source::Ticket => "ticket",
-            Source::Review => "review",
-            Source::Chat => "chat",
+            Source::Survey => crate::model::Source::Survey,
+            Source::Ticket => crate::model::Source::Ticket,
+            Source::Review => crate::model::Source::Review,
+            Source::Chat => crate::model::Source::Chat,
         }
+    }
+
+    /// Its name, as `tideline import --source` takes it.
+    pub fn as_str(self) -> &'static str {
+        self.model().as_str()
     }
 
     fn index(self) -> usize {
