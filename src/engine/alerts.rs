@@ -20,7 +20,10 @@ use crate::tagging::sentiment::SentimentLabel;
 use crate::tagging::tags::Severity;
 use crate::tagging::taxonomy::{Dimension, Taxonomy};
 use crate::themes::record::{Theme, ThemeStatus};
-use crate::trends::{evaluate, evaluate_negative_spike, AlertRule, SentimentStanding, Standing};
+use crate::trends::{
+    evaluate, evaluate_negative_spike, false_discovery_cutoff, AlertRule, SentimentStanding,
+    Standing,
+};
 use crate::webhooks::{self, Event, Webhook, WEBHOOK};
 
 /// Store document kinds.
@@ -492,6 +495,7 @@ impl Context<'_> {
             standings: Vec::new(),
             dispersion,
         };
+        let mut measured = Vec::with_capacity(self.themes.len());
         for theme in self.themes {
             let mentions = current_groups.get(theme.id.as_str()).unwrap_or(&empty);
             let baseline_mentions = before_groups.get(theme.id.as_str()).unwrap_or(&empty);
@@ -510,12 +514,29 @@ impl Context<'_> {
                 baseline_mentions.len() as u64,
                 self.rule,
             );
-            for (kind, fires) in [
-                (RuleKind::Velocity, standing.alert),
-                (RuleKind::NegativeSentimentSpike, sentiment.alert),
-            ] {
-                if fires {
-                    let measured = Measured {
+            measured.push((theme, mentions, standing, sentiment));
+        }
+        // Every theme is a test: control the false discovery rate across them, per rule.
+        let cutoff = |p: &dyn Fn(&Standing, &SentimentStanding) -> f64| {
+            let family: Vec<f64> = measured.iter().map(|(_, _, st, se)| p(st, se)).collect();
+            false_discovery_cutoff(&family, self.rule.significance).unwrap_or(-1.0)
+        };
+        let velocity_cutoff = cutoff(&|st, _| st.p_value);
+        let spike_cutoff = cutoff(&|_, se| se.p_value);
+        for (theme, mentions, standing, sentiment) in measured {
+            let fires = [
+                (
+                    RuleKind::Velocity,
+                    standing.alert && standing.p_value <= velocity_cutoff,
+                ),
+                (
+                    RuleKind::NegativeSentimentSpike,
+                    sentiment.alert && sentiment.p_value <= spike_cutoff,
+                ),
+            ];
+            for (kind, fired) in fires {
+                if fired {
+                    let m = Measured {
                         theme,
                         standing: &standing,
                         sentiment: &sentiment,
@@ -524,7 +545,7 @@ impl Context<'_> {
                         dispersion,
                         at,
                     };
-                    step.alerts.push(self.alert(kind, &measured));
+                    step.alerts.push(self.alert(kind, &m));
                 }
             }
             step.standings.push(ThemeStanding {

@@ -86,7 +86,8 @@ pub struct AlertRule {
     pub velocity_threshold: f64,
     /// Mentions needed in the current window.
     pub min_mentions: u64,
-    /// One-sided significance of the share increase (binomial, normal approximation).
+    /// One-sided significance of the share increase; the engine applies it as a false discovery
+    /// rate across a workspace's themes at each evaluation.
     pub significance: f64,
     /// Baseline share under which a theme counts as new (Emerging).
     pub new_share: f64,
@@ -264,6 +265,21 @@ pub fn share_increase_p_value(x: u64, n: u64, p0: f64, baseline_n: u64, dispersi
     let variance = dispersion.max(1.0) * n * p0 * (1.0 - p0) * (1.0 + n / baseline_n.max(1) as f64);
     let z = (x as f64 - 0.5 - mean) / variance.sqrt().max(1e-12);
     0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// The Benjamini–Hochberg cutoff for a family of tests (one per theme at one evaluation): the
+/// largest p-value `p(k)` with `p(k) ≤ k/m · q`, so that accepting every p-value up to it keeps
+/// the expected share of false alerts among the alerts at `q`. `None` when nothing passes.
+pub fn false_discovery_cutoff(p_values: &[f64], q: f64) -> Option<f64> {
+    let mut sorted: Vec<f64> = p_values.iter().copied().filter(|p| p.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let m = sorted.len() as f64;
+    sorted
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(i, &p)| p <= (*i as f64 + 1.0) / m * q)
+        .map(|(_, &p)| p)
 }
 
 /// How much more theme shares swing between windows than binomial sampling explains: the Pearson
@@ -463,6 +479,19 @@ mod tests {
         };
         assert_eq!(rule.invalid_field().unwrap().0, "significance");
         assert!(AlertRule::default().invalid_field().is_none());
+    }
+
+    #[test]
+    fn false_discovery_cutoff_needs_more_evidence_in_a_large_family() {
+        // One strong signal among 80 themes passes; a lone p = 0.004 does not.
+        let mut family = vec![0.5; 78];
+        family.extend([1e-9, 0.004]);
+        assert_eq!(false_discovery_cutoff(&family, 0.01), Some(1e-9));
+        // Several moderate signals support each other.
+        let family = [0.001, 0.002, 0.003, 0.004, 0.9];
+        assert_eq!(false_discovery_cutoff(&family, 0.01), Some(0.004));
+        assert_eq!(false_discovery_cutoff(&[0.5, 0.2], 0.01), None);
+        assert_eq!(false_discovery_cutoff(&[], 0.01), None);
     }
 
     #[test]
