@@ -151,7 +151,7 @@ pub enum FrequencyClass {
     Growing,
     /// Share within the threshold either way.
     Persistent,
-    /// Share down by more than the threshold (relative to 1 + threshold).
+    /// Share down by more than the threshold (relative to 1 + threshold), significantly.
     Declining,
 }
 
@@ -197,6 +197,8 @@ pub fn evaluate(
         FrequencyClass::Growing
     } else if velocity < -rule.velocity_threshold / (1.0 + rule.velocity_threshold)
         && baseline_mentions >= rule.min_mentions
+        && share_decrease_p_value(mentions, total, baseline_share, baseline_total, dispersion)
+            < rule.significance
     {
         FrequencyClass::Declining
     } else {
@@ -257,14 +259,29 @@ pub fn evaluate_negative_spike(
 /// window's binomial noise and the baseline estimate's (`n·p0(1−p0)·(1 + n/baseline_n)`), scaled by
 /// `dispersion` (values under 1 count as 1).
 pub fn share_increase_p_value(x: u64, n: u64, p0: f64, baseline_n: u64, dispersion: f64) -> f64 {
+    match share_z(x as f64 - 0.5, n, p0, baseline_n, dispersion) {
+        Some(z) => 0.5 * erfc(z / std::f64::consts::SQRT_2),
+        None => 1.0,
+    }
+}
+
+/// The mirror of [`share_increase_p_value`]: the one-sided p-value that `x` of `n` fell below
+/// the share `p0`.
+pub fn share_decrease_p_value(x: u64, n: u64, p0: f64, baseline_n: u64, dispersion: f64) -> f64 {
+    match share_z(x as f64 + 0.5, n, p0, baseline_n, dispersion) {
+        Some(z) => 0.5 * erfc(-z / std::f64::consts::SQRT_2),
+        None => 1.0,
+    }
+}
+
+/// The z-score of a (continuity-corrected) count against `n·p0`, or `None` for an empty window.
+fn share_z(corrected: f64, n: u64, p0: f64, baseline_n: u64, dispersion: f64) -> Option<f64> {
     if n == 0 {
-        return 1.0;
+        return None;
     }
     let n = n as f64;
-    let mean = n * p0;
     let variance = dispersion.max(1.0) * n * p0 * (1.0 - p0) * (1.0 + n / baseline_n.max(1) as f64);
-    let z = (x as f64 - 0.5 - mean) / variance.sqrt().max(1e-12);
-    0.5 * erfc(z / std::f64::consts::SQRT_2)
+    Some((corrected - n * p0) / variance.sqrt().max(1e-12))
 }
 
 /// The Benjamini–Hochberg cutoff for a family of tests (one per theme at one evaluation): the
@@ -389,6 +406,8 @@ mod tests {
         let plain = share_increase_p_value(20, 1000, 0.01, 100_000, 1.0);
         assert!(share_increase_p_value(20, 1000, 0.01, 1000, 1.0) > plain);
         assert!(share_increase_p_value(20, 1000, 0.01, 100_000, 3.0) > plain);
+        assert!(share_decrease_p_value(2, 1000, 0.01, 100_000, 1.0) < 0.01);
+        assert!(share_decrease_p_value(8, 1000, 0.01, 100_000, 1.0) > 0.2);
         assert!((erfc(0.0) - 1.0).abs() < 1e-6);
         assert!((erfc(1.0) - 0.157_299_2).abs() < 1e-6);
     }
