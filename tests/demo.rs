@@ -11,25 +11,12 @@ use tideline::proto;
 
 /// Verbatims in a theme, optionally only those with this ground-truth scenario.
 async fn in_theme(t: &TestServer, theme: &str, scenario: Option<&str>) -> u64 {
-    let metadata = scenario
-        .map(|s| [("scenario".to_string(), s.to_string())].into())
-        .unwrap_or_default();
-    t.verbatims
-        .clone()
-        .search_verbatims(proto::SearchVerbatimsRequest {
-            workspace: WORKSPACE.into(),
-            filter: Some(proto::SearchFilter {
-                theme_ids: vec![theme.to_string()],
-                metadata,
-                ..Default::default()
-            }),
-            page_size: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .total_size
+    let filter = proto::SearchFilter {
+        theme_ids: vec![theme.to_string()],
+        metadata: common::metadata_pair("scenario", scenario),
+        ..Default::default()
+    };
+    t.count(WORKSPACE, filter).await
 }
 
 #[tokio::test]

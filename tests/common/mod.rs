@@ -86,6 +86,22 @@ impl TestServer {
             .collect()
     }
 
+    /// How many verbatims of `workspace` match `filter`.
+    pub async fn count(&self, workspace: &str, filter: proto::SearchFilter) -> u64 {
+        self.verbatims
+            .clone()
+            .search_verbatims(proto::SearchVerbatimsRequest {
+                workspace: workspace.to_string(),
+                filter: Some(filter),
+                page_size: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("search succeeds")
+            .into_inner()
+            .total_size
+    }
+
     /// Searches and returns (total, ids of the first page).
     pub async fn search(&mut self, query: &str) -> (u64, Vec<String>) {
         let response = self
@@ -113,6 +129,13 @@ pub async fn connect(addr: std::net::SocketAddr) -> Channel {
         .connect()
         .await
         .expect("connects")
+}
+
+/// A metadata filter map with one pair, or none.
+pub fn metadata_pair(key: &str, value: Option<&str>) -> std::collections::HashMap<String, String> {
+    value
+        .map(|v| [(key.to_string(), v.to_string())].into())
+        .unwrap_or_default()
 }
 
 /// A ticket with this text and nothing else.
