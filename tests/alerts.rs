@@ -223,6 +223,20 @@ async fn backtest_over_a_synthetic_stream_alerts_only_the_tripling_theme() {
     t.stop().await;
 }
 
+/// Subscribes a URL to every event; returns the webhook and its secret.
+async fn subscribe(c: &mut Clients, url: String) -> (proto::Webhook, String) {
+    let created = c
+        .webhooks
+        .create_webhook(proto::CreateWebhookRequest {
+            url,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (created.webhook.unwrap(), created.secret)
+}
+
 fn webhook_ids(received: &[Received]) -> Vec<String> {
     received
         .iter()
@@ -266,30 +280,9 @@ async fn alerts_reach_webhooks_signed_once_each_through_failures_and_changes() {
         assert_eq!(err.code(), Code::InvalidArgument, "{url}");
         assert!(err.message().starts_with("url"), "{}", err.message());
     }
-    let created = c
-        .webhooks
-        .create_webhook(proto::CreateWebhookRequest {
-            url: receiver.url("/tideline"),
-            description: "cx on-call".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let secret = created.secret.clone();
-    let webhook = created.webhook.unwrap();
+    let (webhook, secret) = subscribe(&mut c, receiver.url("/tideline")).await;
     assert!(secret.starts_with("whsec_"));
-    let doomed = c
-        .webhooks
-        .create_webhook(proto::CreateWebhookRequest {
-            url: deleted_receiver.url("/gone"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .webhook
-        .unwrap();
+    let (doomed, _) = subscribe(&mut c, deleted_receiver.url("/gone")).await;
     c.webhooks
         .delete_webhook(proto::DeleteWebhookRequest {
             id: doomed.id.clone(),
@@ -298,17 +291,7 @@ async fn alerts_reach_webhooks_signed_once_each_through_failures_and_changes() {
         .await
         .unwrap();
 
-    let gone = c
-        .webhooks
-        .create_webhook(proto::CreateWebhookRequest {
-            url: gone_receiver.url("/old-endpoint"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .webhook
-        .unwrap();
+    let (gone, _) = subscribe(&mut c, gone_receiver.url("/old-endpoint")).await;
 
     let mut watch = c
         .alerts
@@ -542,16 +525,7 @@ async fn a_pending_delivery_arrives_after_a_restart() {
     let receiver = Receiver::start().await;
     // Each failure asks for 3 s, so the delivery is still pending when the server stops.
     receiver.answer_by_default(503, Some("3"));
-    let secret = c
-        .webhooks
-        .create_webhook(proto::CreateWebhookRequest {
-            url: receiver.url("/hook"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let (_, secret) = subscribe(&mut c, receiver.url("/hook")).await;
     ingest_stream(&mut t, now_secs(), 12).await;
     use_short_windows(&mut c).await;
     refresh(&mut t, &mut c).await;

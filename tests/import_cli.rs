@@ -91,6 +91,35 @@ fn import_args(t: &TestServer, args: &[&str]) -> Vec<String> {
     all
 }
 
+/// Every per-row field column the test files carry (source, customer, account, language, the
+/// three scores and all five tag dimensions), as flags.
+const FIELD_COLUMN_FLAGS: &[&str] = &[
+    "--source-col",
+    "channel",
+    "--customer-col",
+    "customer",
+    "--account-col",
+    "account",
+    "--language-col",
+    "lang",
+    "--nps-col",
+    "nps",
+    "--csat-col",
+    "csat",
+    "--ces-col",
+    "ces",
+    "--tag-col",
+    "journey_stage=stage",
+    "--tag-col",
+    "driver=drv",
+    "--tag-col",
+    "product_area=areas",
+    "--tag-col",
+    "severity=sev",
+    "--tag-col",
+    "sentiment=mood",
+];
+
 /// `tideline import --server <t> ARGS` with a JSON summary.
 async fn import(t: &TestServer, args: &[&str]) -> Run {
     import_with_stdin(t, args, Vec::new()).await
@@ -237,10 +266,9 @@ async fn csv_with_every_mapping_flag_lands_in_the_stored_verbatims() {
          T-1,c-1,a-1,\"The invoice charged me twice, again\",24/02/2015 11:35 -0800,en,3,2,6,purchase,value,billing|mobile_app,high,negative,ticket,pro,emea,x\n\
          T-2,c-2,a-1,Dashboard is lovely,25/02/2015 09:00 +0000,en-GB,10,5,1,active_use,usability,dashboard,low,positive,,free,amer,y\n",
     );
-    let run = import(
-        &t,
+    let args = [
         &[
-            &file,
+            file.as_str(),
             "--workspace",
             "acme",
             "--api-key",
@@ -255,35 +283,12 @@ async fn csv_with_every_mapping_flag_lands_in_the_stored_verbatims() {
             "%d/%m/%Y %H:%M %z",
             "--source",
             "survey",
-            "--source-col",
-            "channel",
-            "--customer-col",
-            "customer",
-            "--account-col",
-            "account",
-            "--language-col",
-            "lang",
-            "--nps-col",
-            "nps",
-            "--csat-col",
-            "csat",
-            "--ces-col",
-            "ces",
-            "--tag-col",
-            "journey_stage=stage",
-            "--tag-col",
-            "driver=drv",
-            "--tag-col",
-            "product_area=areas",
-            "--tag-col",
-            "severity=sev",
-            "--tag-col",
-            "sentiment=mood",
-            "--metadata-cols",
-            "plan,region",
         ],
-    )
-    .await;
+        FIELD_COLUMN_FLAGS,
+        &["--metadata-cols", "plan,region"],
+    ]
+    .concat();
+    let run = import(&t, &args).await;
     assert!(run.status.success(), "{}", run.stderr);
     assert_eq!(run.counts(), (2, 2, 0, 0));
 
@@ -349,45 +354,21 @@ async fn json_lines_with_every_mapping_flag_and_all_unmapped_columns_as_metadata
          \n\
          {\"comment\": \"Second review\", \"customer\": \"c-10\", \"at\": 1424777700}\n",
     );
-    let run = import(
-        &t,
+    let args = [
         &[
-            &file,
+            file.as_str(),
             "--text-col",
             "comment",
             "--id-col",
             "id",
             "--time-col",
             "at",
-            "--source-col",
-            "channel",
-            "--customer-col",
-            "customer",
-            "--account-col",
-            "account",
-            "--language-col",
-            "lang",
-            "--nps-col",
-            "nps",
-            "--csat-col",
-            "csat",
-            "--ces-col",
-            "ces",
-            "--tag-col",
-            "journey_stage=stage",
-            "--tag-col",
-            "driver=drv",
-            "--tag-col",
-            "product_area=areas",
-            "--tag-col",
-            "severity=sev",
-            "--tag-col",
-            "sentiment=mood",
-            "--metadata-cols",
-            "*",
         ],
-    )
-    .await;
+        FIELD_COLUMN_FLAGS,
+        &["--metadata-cols", "*"],
+    ]
+    .concat();
+    let run = import(&t, &args).await;
     assert!(run.status.success(), "{}", run.stderr);
     assert_eq!(run.counts(), (2, 2, 0, 0));
 
