@@ -15,7 +15,6 @@
 //! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
 //! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
 //! - [`import`]: bulk import client (CSV and JSON Lines → `StreamVerbatims`; mapping, resume, error report).
-//! - [`corpus`]: the deterministic demo corpus generator (`tideline gen-corpus`, `corpora/`).
 //! - [`pagination`]: opaque page tokens.
 //! - [`demo`]: `tideline demo`, the whole service on the project's own corpus in one command.
 //! - [`cli`]: human-facing client commands (import, search, themes, theme, alerts, tag) over gRPC.
@@ -26,7 +25,6 @@ pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod config;
-pub mod corpus;
 pub mod demo;
 pub mod engine;
 pub mod error;

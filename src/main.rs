@@ -1,4 +1,5 @@
-//! The `tideline` command: parses arguments, sets up tracing, and calls the library.
+//! The `tideline` command: parses arguments, sets up tracing, and calls the library (and, for
+//! `gen-corpus`, the demo-corpus generator crate `tideline_corpus`).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -79,18 +80,19 @@ enum Command {
         #[arg(long, default_value = "corpora/saas_feedback.csv")]
         out: std::path::PathBuf,
         /// Seed of the generator; the default gives the committed corpus.
-        #[arg(long, default_value_t = tideline::corpus::DEFAULT_SEED)]
+        #[arg(long, default_value_t = tideline_corpus::DEFAULT_SEED)]
         seed: u64,
         /// Whole UTC days covered, ending just before --end.
-        #[arg(long, default_value_t = tideline::corpus::DEFAULT_DAYS,
+        #[arg(long, default_value_t = tideline_corpus::DEFAULT_DAYS,
               value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
         /// Exact number of rows.
-        #[arg(long, default_value_t = tideline::corpus::DEFAULT_ROWS)]
+        #[arg(long, default_value_t = tideline_corpus::DEFAULT_ROWS)]
         rows: usize,
         /// First day after the corpus (YYYY-MM-DD, UTC); scenario dates count back from it.
-        #[arg(long, default_value_t = tideline::corpus::DEFAULT_END)]
-        end: tideline::corpus::Date,
+        #[arg(long, default_value_t = tideline_corpus::DEFAULT_END,
+              value_parser = tideline_corpus::parse_date)]
+        end: tideline_corpus::Date,
     },
 }
 
@@ -216,16 +218,16 @@ fn main() -> anyhow::Result<()> {
             rows,
             end,
         } => {
-            let params = tideline::corpus::CorpusParams {
+            let params = tideline_corpus::CorpusParams {
                 seed,
                 days,
                 rows,
                 end,
             };
-            let corpus = tideline::corpus::generate(&params);
+            let corpus = tideline_corpus::generate(&params);
             let file = std::fs::File::create(&out)
                 .with_context(|| format!("creating {}", out.display()))?;
-            tideline::corpus::write_csv(&corpus, std::io::BufWriter::new(file))
+            tideline_corpus::write_csv(&corpus, std::io::BufWriter::new(file))
                 .with_context(|| format!("writing {}", out.display()))?;
             print_corpus_summary(&out, &params, &corpus)?;
         }
@@ -235,8 +237,8 @@ fn main() -> anyhow::Result<()> {
 
 fn print_corpus_summary(
     out: &std::path::Path,
-    params: &tideline::corpus::CorpusParams,
-    corpus: &[tideline::corpus::CorpusRow],
+    params: &tideline_corpus::CorpusParams,
+    corpus: &[tideline_corpus::CorpusRow],
 ) -> anyhow::Result<()> {
     let bytes = std::fs::metadata(out)?.len();
     println!(
@@ -249,7 +251,7 @@ fn print_corpus_summary(
         params.fix_date()
     );
     println!("date        rows  mobile_regression  billing_fixed");
-    for day in tideline::corpus::daily_counts(corpus) {
+    for day in tideline_corpus::daily_counts(corpus) {
         println!(
             "{}  {:>4}  {:>17}  {:>13}",
             day.date, day.total, day.mobile_regression, day.billing_fixed

@@ -1,16 +1,17 @@
 //! Row generation: which days get how many rows, and for each row its topic, source,
 //! customer, platform, app version, time, text and scores.
 
-use super::calendar::Date;
+use time::{Date, Duration};
+
+use super::calendar::{unix_midnight, weekday_index};
 use super::phrases::{self, Surface, Tone, Topic};
 use super::population::{MobileOs, Population};
 use super::rng::SplitMix64;
 use super::wording::{compose, PiiKind, SlotContext};
 use super::{
-    billing_fixed_share, mobile_regression_share, CorpusParams, CorpusRow, Plan, Platform,
+    billing_fixed_share, mobile_regression_share, CorpusParams, CorpusRow, Micros, Plan, Platform,
     Scenario, Scores, Source,
 };
-use crate::model::Micros;
 
 /// Relative volume by weekday, Monday first.
 const WEEKDAY_VOLUME: [f64; 7] = [1.12, 1.08, 1.04, 1.0, 0.92, 0.5, 0.45];
@@ -88,9 +89,8 @@ impl DayPlan {
 /// scenario rows on top of the steady volume (an incident brings extra contacts).
 pub(super) fn plan_days(rng: &mut SplitMix64, params: &CorpusParams) -> Vec<DayPlan> {
     let days = i64::from(params.days);
-    let end = params.end.days_since_epoch();
     let dates: Vec<Date> = (0..days)
-        .map(|i| Date::from_days_since_epoch(end - days + i))
+        .map(|i| params.end - Duration::days(days - i))
         .collect();
     let scenario_share = |days_before_end: i64| {
         mobile_regression_share(days_before_end) + billing_fixed_share(days_before_end)
@@ -101,7 +101,7 @@ pub(super) fn plan_days(rng: &mut SplitMix64, params: &CorpusParams) -> Vec<DayP
         .map(|(i, date)| {
             let growth = 1.0 + GROWTH * i as f64 / days as f64;
             let noise = (1.0 + DAILY_NOISE * rng.noise()).max(0.5);
-            let steady = WEEKDAY_VOLUME[date.weekday()] * growth * noise;
+            let steady = WEEKDAY_VOLUME[weekday_index(*date)] * growth * noise;
             steady / (1.0 - scenario_share(days - i as i64))
         })
         .collect();
@@ -230,7 +230,7 @@ impl Generator {
             Scenario::MobileRegression => &phrases::MOBILE_REGRESSION,
             Scenario::BillingFixed => &phrases::BILLING_FIXED,
             Scenario::Steady => {
-                let weekend = day.date.weekday() >= 5;
+                let weekend = weekday_index(day.date) >= 5;
                 let mix = if weekend {
                     &SOURCE_MIX_WEEKEND
                 } else {
@@ -284,7 +284,7 @@ impl Generator {
         };
         let hour = self.rng.weighted(hours) as i64;
         let second_of_hour = self.rng.below(3600) as i64;
-        (date.days_since_epoch() * 86_400 + hour * 3600 + second_of_hour) * 1_000_000
+        (unix_midnight(date) + hour * 3600 + second_of_hour) * 1_000_000
     }
 
     fn slot_context(&mut self, os: MobileOs, plan: Option<Plan>, date: Date) -> SlotContext {
@@ -294,7 +294,7 @@ impl Generator {
             os,
             plan,
             old_plan: self.rng.pick(&other_plans),
-            month: date.month_name(),
+            month: date.month(),
         }
     }
 

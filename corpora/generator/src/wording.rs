@@ -2,6 +2,8 @@
 //! source is written (greetings and sign-offs, extra details, typos, all-lowercase or
 //! shouting, personal data, emoji).
 
+use time::Month;
+
 use super::phrases::{self, Slots, Template, Tone};
 use super::population::MobileOs;
 use super::rng::SplitMix64;
@@ -13,8 +15,8 @@ pub(super) struct SlotContext {
     pub(super) plan: Plan,
     /// A paid plan other than `plan` (the plan before a change).
     pub(super) old_plan: Plan,
-    /// The month the row was written: "October".
-    pub(super) month: &'static str,
+    /// The month the row was written (filled in as "October").
+    pub(super) month: Month,
 }
 
 /// Personal data a text can carry.
@@ -378,12 +380,51 @@ mod tests {
             os: MobileOs::Android,
             plan: Plan::Pro,
             old_plan: Plan::Starter,
-            month: "October",
+            month: Month::October,
         };
         let slots: Slots = &[("outer", &["with {inner} on {os}"]), ("inner", &["{plan}"])];
         assert_eq!(
             fill("Try {outer} in {month}", slots, &ctx, &mut rng),
             "Try with Pro on Android in October"
         );
+    }
+
+    #[test]
+    fn every_template_fills_every_slot() {
+        let mut rng = SplitMix64::new(1);
+        let topics = phrases::STEADY_TOPICS
+            .iter()
+            .chain([&phrases::MOBILE_REGRESSION, &phrases::BILLING_FIXED]);
+        let sentences = phrases::DETAILS
+            .iter()
+            .chain(phrases::EMAIL_SENTENCES)
+            .chain(phrases::PHONE_SENTENCES)
+            .chain(phrases::CARD_SENTENCES);
+        for os in [MobileOs::Ios, MobileOs::Android] {
+            let ctx = SlotContext {
+                os,
+                plan: Plan::Pro,
+                old_plan: Plan::Starter,
+                month: Month::October,
+            };
+            let mut fills_completely = |text: &str, slots: phrases::Slots| {
+                for _ in 0..20 {
+                    let filled = fill(text, slots, &ctx, &mut rng);
+                    assert!(!filled.contains(['{', '}']), "{filled}");
+                }
+            };
+            for topic in topics.clone() {
+                for template in topic.templates {
+                    fills_completely(template.text, topic.slots);
+                }
+            }
+            for sentence in sentences.clone() {
+                fills_completely(sentence, &[]);
+            }
+        }
+        assert!(phrases::MOBILE_REGRESSION
+            .templates
+            .iter()
+            .all(|t| t.tone != Tone::Positive));
     }
 }
