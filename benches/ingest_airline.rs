@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use tideline::client::import::{read_csv, stream_items, CsvMapping};
 use tideline::config::Config;
-use tideline::import::{read_csv, stream_items, CsvMapping};
 use tideline::proto::ingest_service_client::IngestServiceClient;
 use tideline::proto::{self, IngestVerbatimsRequest};
 

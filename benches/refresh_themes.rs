@@ -9,15 +9,17 @@
 use std::path::Path;
 use std::time::Instant;
 
-use tideline::engine::alerts::{Alerting, EvaluateOptions};
-use tideline::engine::themes::ThemeState;
+use std::sync::Arc;
+
+use tideline::alerts::{AlertRule, Alerts, EvaluateOptions};
+use tideline::model::tags::{GivenTags, Origin};
 use tideline::model::{Source, Verbatim};
 use tideline::store::Store;
 use tideline::tagging::tag_text;
-use tideline::tagging::tags::{GivenTags, Origin};
 use tideline::tagging::taxonomy::Taxonomy;
+use tideline::themes::service::Themes;
 use tideline::themes::ThemeParams;
-use tideline::trends::AlertRule;
+use tideline::webhooks::{Webhooks, WebhooksConfig};
 
 const ROWS: usize = 100_000;
 const START: i64 = 1_424_000_000_000_000;
@@ -52,7 +54,7 @@ fn main() {
         .collect();
     let taxonomy = Taxonomy::default_saas();
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(Store::open(dir.path()).unwrap());
+    let store = Arc::new(Store::open(dir.path()).unwrap());
     let verbatims: Vec<Verbatim> = (0..ROWS)
         .map(|i| {
             let text = texts[i % texts.len()].clone();
@@ -81,11 +83,11 @@ fn main() {
     store.flush_blocking().unwrap();
     drop(verbatims);
     let before = peak_rss_mib();
-    let state = ThemeState::default();
+    let themes = Arc::new(Themes::new(store.clone()));
     let params = ThemeParams::default();
     for run in ["first (all new)", "second (continuing)"] {
         let started = Instant::now();
-        let summary = state.refresh(&store, &taxonomy, "bench", &params).unwrap();
+        let summary = themes.refresh(&taxonomy, "bench", &params).unwrap();
         println!(
             "{run}: {} verbatims, {} themes ({} new, {} continued), coverage {:.3}, {} reassigned: {:.2} s",
             summary.verbatims,
@@ -97,7 +99,9 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
     }
-    let alerting = Alerting::new(store.clone(), AlertRule::default());
+    // A backtest records and delivers nothing: the outbox is never used.
+    let outbox = Arc::new(Webhooks::new(store.clone(), WebhooksConfig::default()));
+    let alerting = Alerts::new(store.clone(), themes, outbox, AlertRule::default());
     let end = START + ROWS as i64 * SPACING;
     let runs = [
         ("alert evaluation at the end", None),

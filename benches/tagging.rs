@@ -4,8 +4,8 @@
 //! Run: `cargo bench --bench tagging`. Throughput is reported in verbatims per second.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tideline::model::tags::{GivenTags, Origin};
 use tideline::tagging::tag_text;
-use tideline::tagging::tags::{GivenTags, Origin};
 use tideline::tagging::taxonomy::Taxonomy;
 use tideline::text::pii;
 

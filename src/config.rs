@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::AlertRule;
 use crate::model::{validate_workspace, Limits};
+use crate::themes::ThemeParams;
+pub use crate::webhooks::WebhooksConfig;
 
 /// Configuration errors: a file that cannot be read or parsed, or a value out of range.
 #[derive(Debug, thiserror::Error)]
@@ -57,43 +60,14 @@ pub struct AlertsConfig {
     /// refreshes and on demand).
     pub evaluate_interval_secs: u64,
     /// The default rules; each workspace can replace them (UpdateAlertRules).
-    pub rules: crate::trends::AlertRule,
+    pub rules: AlertRule,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
             evaluate_interval_secs: 900,
-            rules: crate::trends::AlertRule::default(),
-        }
-    }
-}
-
-/// Webhook delivery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebhooksConfig {
-    /// Accept webhook URLs that point at private, loopback or link-local addresses (and plain
-    /// http for loopback). Off in production: it guards against SSRF.
-    pub allow_private_urls: bool,
-    /// How long one delivery attempt may take, in seconds.
-    pub timeout_secs: u64,
-    /// Delay before each attempt, in seconds: the first is the delay after the alert, the rest
-    /// follow failures. Each gets ±10% jitter; 429/503 answers may ask for longer (Retry-After).
-    pub retry_schedule_secs: Vec<f64>,
-    /// Deliveries sent at the same time.
-    pub max_concurrent_deliveries: usize,
-}
-
-impl Default for WebhooksConfig {
-    fn default() -> Self {
-        WebhooksConfig {
-            allow_private_urls: false,
-            timeout_secs: 15,
-            retry_schedule_secs: vec![
-                0.0, 5.0, 300.0, 1_800.0, 7_200.0, 18_000.0, 36_000.0, 36_000.0,
-            ],
-            max_concurrent_deliveries: 8,
+            rules: AlertRule::default(),
         }
     }
 }
@@ -122,8 +96,8 @@ impl Default for ThemesConfig {
 
 impl ThemesConfig {
     /// Detection parameters for a refresh, with `k` fixed when given.
-    pub fn params(&self, k: Option<usize>) -> crate::themes::ThemeParams {
-        crate::themes::ThemeParams {
+    pub fn params(&self, k: Option<usize>) -> ThemeParams {
+        ThemeParams {
             k,
             min_k: self.min_themes,
             max_k: self.max_themes,

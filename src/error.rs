@@ -1,12 +1,13 @@
-//! The crate's error type, one variant per layer, and its `Result` alias.
-//! `api::status` is the one place these become gRPC statuses.
+//! The crate error, one variant per kind of failure a request or a background task can meet, and
+//! its `Result` alias. Each layer below keeps its own error enum (`ValidationError`, `StoreError`,
+//! `IndexError`) and converts into this one; `api::status` is the one place it becomes a gRPC
+//! status.
 
-use crate::config::ConfigError;
 use crate::index::IndexError;
 use crate::model::ValidationError;
 use crate::store::StoreError;
 
-/// Everything that can go wrong in tideline's library.
+/// Everything that can go wrong in tideline's server library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A request field broke a rule.
@@ -30,16 +31,23 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Index(#[from] IndexError),
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Import(#[from] crate::import::ImportError),
+    /// Binding or reading a socket or a file.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
     #[error("transport error: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The gRPC server could not be assembled (e.g. the reflection service).
+    #[error("server setup failed: {0}")]
+    Setup(String),
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+impl Error {
+    /// `what` was not found (e.g. `theme TH-0001`).
+    pub fn not_found(what: impl Into<String>) -> Error {
+        Error::NotFound { what: what.into() }
+    }
 }
 
 /// The crate's result type.

@@ -1,54 +1,52 @@
 //! tideline: a gRPC service that listens to customers at scale.
 //!
-//! Module map (data flows top to bottom):
+//! Module map, in layering order: each module uses only modules listed below it (the layering
+//! test in `tests/layering.rs` reads this list and holds the code to it; `ARCHITECTURE.md` draws
+//! the same map). A concept lives entirely in its own module: its pure logic and its service over
+//! the store.
+//!
+//! - [`client`]: the CLI, the bulk import tool, the demo and the evaluation commands; talks gRPC
+//!   like any other client (never the engine, store, index or API).
 //! - [`server`]: assembles the gRPC server (services, health, reflection, limits, shutdown).
-//! - [`api`]: tonic services, proto⇄domain conversion, the one error→status mapping.
-//! - [`engine`]: what the service does: validate, store durably, keep the index following.
-//! - [`model`]: verbatims and the rules a new one must satisfy.
-//! - [`tagging`]: taxonomy, rule matcher, sentiment, severity.
-//! - [`eval`]: evaluation commands against labelled corpora.
-//! - [`text`]: the one versioned analyzer (tokens, negations, units, emoji, stems) and PII redaction.
-//! - [`themes`]: TF-IDF, spherical k-means, theme labels and identity.
-//! - [`trends`]: time buckets, share-of-voice velocity, frequency classes, the emerging-issue rule.
-//! - [`alerts`]: alert records, their lifecycle and content (severity, summary, action, quotes).
-//! - [`webhooks`]: subscriptions, Standard Webhooks signing, SSRF guard, the outbox worker.
-//! - [`store`]: sled, the source of truth (records, idempotency keys, change log).
-//! - [`index`]: tantivy, derived from the store (indexer task, search, rebuild).
-//! - [`import`]: bulk import client (CSV and JSON Lines → `StreamVerbatims`; mapping, resume, error report).
-//! - [`pagination`]: opaque page tokens.
-//! - [`demo`]: `tideline demo`, the whole service on the project's own corpus in one command.
-//! - [`cli`]: human-facing client commands (import, search, themes, theme, alerts, tag) over gRPC.
+//! - [`api`]: tonic services; translates proto ⇄ domain and errors → statuses, nothing more.
+//! - [`proto`]: the generated `tideline.v1` messages and services.
+//! - [`engine`]: composes the services: open and shutdown, the blocking-work helper, the ingest
+//!   pipeline, search pages, the scheduler.
 //! - [`config`]: the one typed configuration.
+//! - [`webhooks`]: subscriptions, the durable outbox, Standard Webhooks signing, SSRF guard, the
+//!   delivery worker.
+//! - [`alerts`]: alert records and content, rules, evaluation, the alert log.
+//! - [`themes`]: TF-IDF, clustering, labels, theme identity; refreshes and edits over the store.
+//! - [`tagging`]: taxonomy, rule matcher, sentiment, severity; the taxonomy service and
+//!   re-tagging.
 //! - [`error`]: the crate error and `Result`.
+//! - [`index`]: tantivy, derived from the store (schema, indexer, queries, rebuild).
+//! - [`store`]: sled, the source of truth (verbatims, idempotency keys, change log, documents,
+//!   outbox).
+//! - [`trends`]: time series, share-of-voice velocity, significance, frequency classes.
+//! - [`pagination`]: opaque page tokens.
+//! - [`model`]: verbatims, their tags and scores, and their validation.
+//! - [`text`]: the one versioned analyzer (tokens, negations, units, emoji, stems) and PII
+//!   redaction.
+//! - [`time`]: instants, RFC 3339, UTC buckets, the clock.
 
 pub mod alerts;
 pub mod api;
-pub mod cli;
+pub mod client;
 pub mod config;
-pub mod demo;
 pub mod engine;
 pub mod error;
-pub mod eval;
-pub mod import;
 pub mod index;
 pub mod model;
 pub mod pagination;
+pub mod proto;
 pub mod server;
 pub mod store;
 pub mod tagging;
 pub mod text;
 pub mod themes;
+pub mod time;
 pub mod trends;
 pub mod webhooks;
 
 pub use error::{Error, Result};
-
-/// Generated protobuf and gRPC code for `tideline.v1`.
-pub mod proto {
-    #![allow(clippy::all, missing_docs)]
-    tonic::include_proto!("tideline.v1");
-
-    /// The encoded descriptor set, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        tonic::include_file_descriptor_set!("tideline_descriptor");
-}

@@ -1,10 +1,10 @@
-//! The `tideline` command: parses arguments, sets up tracing, and calls the library (and, for
-//! `gen-corpus`, the demo-corpus generator crate `tideline_corpus`).
+//! The `tideline` command: parses arguments, sets up tracing, and makes one library call per
+//! command (the demo-corpus generator crate `tideline_corpus` for `gen-corpus`).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tideline::client::eval::{self, LabelKind};
 use tideline::config::{Config, ConfigArgs};
-use tideline::eval::LabelKind;
 
 #[derive(Parser)]
 #[command(
@@ -27,11 +27,11 @@ enum Command {
     /// Rebuild the search index from the store (run while the server is stopped).
     Reindex(ConfigArgs),
     /// Import CSV or JSON Lines files into a running server over StreamVerbatims (resumable).
-    Import(Box<tideline::cli::ImportArgs>),
+    Import(Box<tideline::client::cli::ImportArgs>),
     /// List themes (optionally refreshing them first) on a running server.
     Themes {
         #[command(flatten)]
-        server: tideline::cli::ServerArgs,
+        server: tideline::client::ServerArgs,
         /// Refresh themes before listing.
         #[arg(long)]
         refresh: bool,
@@ -45,7 +45,7 @@ enum Command {
     Search {
         query: String,
         #[command(flatten)]
-        server: tideline::cli::ServerArgs,
+        server: tideline::client::ServerArgs,
         #[arg(long, default_value_t = 20)]
         limit: i32,
     },
@@ -53,12 +53,12 @@ enum Command {
     Theme {
         id: String,
         #[command(flatten)]
-        server: tideline::cli::ServerArgs,
+        server: tideline::client::ServerArgs,
     },
     /// The alert log of a running server: open alerts (all with --all), the newest in detail.
     Alerts {
         #[command(flatten)]
-        server: tideline::cli::ServerArgs,
+        server: tideline::client::ServerArgs,
         /// Include resolved and dismissed alerts.
         #[arg(long)]
         all: bool,
@@ -69,7 +69,7 @@ enum Command {
     Tag {
         text: String,
         #[command(flatten)]
-        server: tideline::cli::ServerArgs,
+        server: tideline::client::ServerArgs,
     },
     /// Evaluate an analyser against a labelled CSV file.
     #[command(subcommand)]
@@ -139,7 +139,7 @@ fn main() -> anyhow::Result<()> {
             if args.data_dir.is_none() {
                 config.data_dir = "tideline-demo".into();
             }
-            runtime.block_on(tideline::demo::run(config))?;
+            runtime.block_on(tideline::client::demo::run(config))?;
         }
         Command::Serve(args) => {
             let config = Config::load(&args)?;
@@ -149,15 +149,11 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Reindex(args) => {
             let config = Config::load(&args)?;
-            let count = tideline::index::writer::reindex_offline(
-                &tideline::store::Store::open(&config.store_dir())?,
-                &config.index_dir(),
-                config.index.writer_memory_mb,
-            )?;
+            let count = tideline::engine::reindex(&config)?;
             println!("index rebuilt up to store sequence {count}");
         }
         Command::Import(args) => {
-            let clean = runtime.block_on(tideline::cli::import(&args))?;
+            let clean = runtime.block_on(tideline::client::cli::import(&args))?;
             if !clean {
                 std::process::exit(1);
             }
@@ -168,28 +164,32 @@ fn main() -> anyhow::Result<()> {
             k,
             limit,
         } => {
-            runtime.block_on(tideline::cli::themes(&server, refresh, k, limit))?;
+            runtime.block_on(tideline::client::cli::themes(&server, refresh, k, limit))?;
         }
         Command::Search {
             query,
             server,
             limit,
         } => {
-            runtime.block_on(tideline::cli::search(&server, &query, limit))?;
+            runtime.block_on(tideline::client::cli::search(&server, &query, limit))?;
         }
-        Command::Theme { id, server } => runtime.block_on(tideline::cli::theme(&server, &id))?,
+        Command::Theme { id, server } => {
+            runtime.block_on(tideline::client::cli::theme(&server, &id))?
+        }
         Command::Alerts { server, all, limit } => {
-            runtime.block_on(tideline::cli::alerts(&server, all, limit))?
+            runtime.block_on(tideline::client::cli::alerts(&server, all, limit))?
         }
-        Command::Tag { text, server } => runtime.block_on(tideline::cli::tag(&server, &text))?,
+        Command::Tag { text, server } => {
+            runtime.block_on(tideline::client::cli::tag(&server, &text))?
+        }
         Command::Eval(EvalCommand::Clusters {
             file,
             text_col,
             label_col,
             k,
         }) => {
-            let result = tideline::eval::clusters(&file, &text_col, &label_col, k)?;
-            print_cluster_eval(&file, k, &result);
+            let result = eval::clusters(&file, &text_col, &label_col, k)?;
+            println!("{}", eval::cluster_report(&file, k, &result));
         }
         Command::Eval(EvalCommand::Sentiment {
             file,
@@ -202,14 +202,8 @@ fn main() -> anyhow::Result<()> {
             } else {
                 LabelKind::Names
             };
-            let result = tideline::eval::sentiment(&file, &text_col, &label_col, kind)?;
-            println!("sentiment on {}", file.display());
-            print!("{}", result.confusion.report(&result.gold_labels));
-            println!(
-                "\n{:.0} texts/s ({:.3} s)",
-                result.confusion.total() as f64 / result.seconds,
-                result.seconds
-            );
+            let result = eval::sentiment(&file, &text_col, &label_col, kind)?;
+            print!("{}", eval::sentiment_report(&file, &result));
         }
         Command::GenCorpus {
             out,
@@ -229,48 +223,12 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("creating {}", out.display()))?;
             tideline_corpus::write_csv(&corpus, std::io::BufWriter::new(file))
                 .with_context(|| format!("writing {}", out.display()))?;
-            print_corpus_summary(&out, &params, &corpus)?;
+            let bytes = std::fs::metadata(&out)?.len();
+            print!(
+                "{}",
+                tideline_corpus::summary(&params, &corpus, &out, bytes)
+            );
         }
     }
     Ok(())
-}
-
-fn print_corpus_summary(
-    out: &std::path::Path,
-    params: &tideline_corpus::CorpusParams,
-    corpus: &[tideline_corpus::CorpusRow],
-) -> anyhow::Result<()> {
-    let bytes = std::fs::metadata(out)?.len();
-    println!(
-        "wrote {} rows ({bytes} bytes) to {}, {} to {} (mobile release {}, billing fix {})",
-        corpus.len(),
-        out.display(),
-        params.first_day(),
-        params.last_day(),
-        params.release_date(),
-        params.fix_date()
-    );
-    println!("date        rows  mobile_regression  billing_fixed");
-    for day in tideline_corpus::daily_counts(corpus) {
-        println!(
-            "{}  {:>4}  {:>17}  {:>13}",
-            day.date, day.total, day.mobile_regression, day.billing_fixed
-        );
-    }
-    Ok(())
-}
-
-fn print_cluster_eval(file: &std::path::Path, k: Option<usize>, e: &tideline::eval::ClusterEval) {
-    println!(
-        "clusters on {} (k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} elapsed {:.2} s",
-        file.display(),
-        k.map_or("auto".to_string(), |k| k.to_string()),
-        e.rows,
-        e.themes,
-        e.nmi,
-        e.ari,
-        e.accuracy,
-        e.coverage,
-        e.seconds
-    );
 }

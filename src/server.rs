@@ -19,21 +19,21 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::proto;
-use crate::proto::alert_service_server::AlertServiceServer;
-use crate::proto::ingest_service_server::IngestServiceServer;
-use crate::proto::taxonomy_service_server::TaxonomyServiceServer;
-use crate::proto::theme_service_server::ThemeServiceServer;
-use crate::proto::verbatim_service_server::VerbatimServiceServer;
-use crate::proto::webhook_service_server::WebhookServiceServer;
+use crate::proto::alert_service_server::{self, AlertServiceServer};
+use crate::proto::ingest_service_server::{self, IngestServiceServer};
+use crate::proto::taxonomy_service_server::{self, TaxonomyServiceServer};
+use crate::proto::theme_service_server::{self, ThemeServiceServer};
+use crate::proto::verbatim_service_server::{self, VerbatimServiceServer};
+use crate::proto::webhook_service_server::{self, WebhookServiceServer};
 
-/// Names of the services this server registers, for health reporting.
+/// Names of the services this server registers, for health reporting (from the generated code).
 const SERVICE_NAMES: [&str; 6] = [
-    "tideline.v1.ThemeService",
-    "tideline.v1.IngestService",
-    "tideline.v1.VerbatimService",
-    "tideline.v1.TaxonomyService",
-    "tideline.v1.AlertService",
-    "tideline.v1.WebhookService",
+    theme_service_server::SERVICE_NAME,
+    ingest_service_server::SERVICE_NAME,
+    verbatim_service_server::SERVICE_NAME,
+    taxonomy_service_server::SERVICE_NAME,
+    alert_service_server::SERVICE_NAME,
+    webhook_service_server::SERVICE_NAME,
 ];
 
 /// A generated service server with the configured message size limits in both directions.
@@ -76,10 +76,10 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     };
     let reflection_v1 = reflection()
         .build_v1()
-        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+        .map_err(|e| Error::Setup(format!("reflection v1: {e}")))?;
     let reflection_v1alpha = reflection()
         .build_v1alpha()
-        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+        .map_err(|e| Error::Setup(format!("reflection v1alpha: {e}")))?;
 
     let ingest = limited!(
         IngestServiceServer,

@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestServer;
-use tideline::import::stream_items;
+use tideline::client::import::stream_items;
 use tideline::proto::{SearchFilter, SearchVerbatimsRequest};
 
 #[tokio::test]

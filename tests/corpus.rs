@@ -6,9 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use tideline::import::parse_timestamp;
+use tideline::client::import::parse_timestamp;
+use tideline::model::tags::{GivenTags, Origin};
 use tideline::tagging::tag_text;
-use tideline::tagging::tags::{GivenTags, Origin};
 use tideline::tagging::taxonomy::Taxonomy;
 use tideline::text::pii::{redact, PiiKind};
 use tideline_corpus::{generate, CorpusParams};

@@ -5,8 +5,8 @@
 mod common;
 
 use common::TestServer;
-use tideline::demo::{prepare, render, WORKSPACE};
-use tideline::import::ProgressStyle;
+use tideline::client::demo::{prepare, render, WORKSPACE};
+use tideline::client::import::ProgressStyle;
 use tideline::proto;
 
 /// Verbatims in a theme, optionally only those with this ground-truth scenario.
@@ -23,7 +23,7 @@ async fn in_theme(t: &TestServer, theme: &str, scenario: Option<&str>) -> u64 {
 async fn the_demo_finds_the_mobile_regression_and_not_the_fixed_billing_issue() {
     let dir = tempfile::tempdir().unwrap();
     let t = TestServer::start(dir.path()).await;
-    let now = tideline::engine::now_micros();
+    let now = tideline::time::now();
     let scratch = dir.path().join("corpus");
     let report = prepare(t.channel.clone(), &scratch, now, ProgressStyle::Quiet)
         .await

@@ -2,7 +2,7 @@
 
 mod common;
 
-use tideline::eval::{sentiment, LabelKind};
+use tideline::client::eval::{sentiment, LabelKind};
 
 #[test]
 fn sentiment_on_airline_tweets_meets_the_targets() {

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{item, TestServer};
-use tideline::import::stream_items;
+use tideline::client::import::stream_items;
 use tideline::proto::theme_service_client::ThemeServiceClient;
 use tideline::proto::{self, SearchFilter};
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::TestServer;
-use tideline::import::stream_items;
+use tideline::client::import::stream_items;
 use tideline::proto;
 use tideline::proto::alert_service_client::AlertServiceClient;
 use tideline::proto::theme_service_client::ThemeServiceClient;

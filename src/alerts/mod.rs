@@ -1,12 +1,19 @@
-//! Emerging-issue alerts as stored and served: what fired, the evidence, what a person needs to
-//! act (owner, customers, quotes, a recommended action), and the alert's lifecycle. Pure: the
-//! engine evaluates and stores, the webhooks module delivers.
+//! Emerging-issue alerts: the records as stored and served (what fired, the evidence, what a
+//! person needs to act — owner, customers, quotes, a recommended action — and the lifecycle),
+//! their [`content`], the [`rules`], the [`evaluate`]ion over verbatims and themes, and the
+//! [`service`] that keeps the alert log over the store. Webhooks deliver their events.
 
 pub mod content;
+pub mod evaluate;
+pub mod rules;
+pub mod service;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Micros;
+pub use self::evaluate::{EvaluateOptions, Evaluation, ThemeStanding};
+pub use self::rules::AlertRule;
+pub use self::service::{AlertFilter, AlertOutbox, Alerts};
+use crate::time::Micros;
 use crate::trends::FrequencyClass;
 
 /// Which rule raised an alert.

@@ -9,14 +9,14 @@ use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
-use crate::alerts::{Alert, AlertSeverity, AlertStatus, RuleKind};
-use crate::engine::alerts::{AlertFilter, EvaluateOptions};
+use crate::alerts::{
+    Alert, AlertFilter, AlertRule, AlertSeverity, AlertStatus, EvaluateOptions, RuleKind,
+};
 use crate::engine::Engine;
 use crate::model::ValidationError;
 use crate::pagination;
 use crate::proto;
 use crate::proto::alert_service_server::AlertService;
-use crate::trends::AlertRule;
 
 pub struct AlertApi {
     engine: Arc<Engine>,
@@ -251,7 +251,11 @@ impl AlertService for AlertApi {
             include_backtests: req.include_backtests,
         };
         let fingerprint = pagination::fingerprint(&(&workspace, &filter));
-        let alerts = self.engine.alerts(&workspace, filter).await?;
+        let ws = workspace.clone();
+        let alerts = self
+            .engine
+            .run(move |s| s.alerts.list(&ws, &filter))
+            .await?;
         let page = pagination::paginate(
             alerts,
             req.page_size,
@@ -271,9 +275,10 @@ impl AlertService for AlertApi {
         request: Request<proto::GetAlertRequest>,
     ) -> Result<Response<proto::Alert>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let id = request.into_inner().id;
         let alert = self
             .engine
-            .alert(&workspace, &request.into_inner().id)
+            .run(move |s| s.alerts.get(&workspace, &id))
             .await?;
         Ok(Response::new(alert_to_proto(alert)))
     }
@@ -287,7 +292,11 @@ impl AlertService for AlertApi {
         let status = status_from_proto("status", req.status)?;
         let alert = self
             .engine
-            .update_alert(&workspace, &req.id, status, req.assignee, req.note)
+            .run(move |s| {
+                let now = crate::time::now();
+                s.alerts
+                    .update(&workspace, &req.id, status, req.assignee, req.note, now)
+            })
             .await?;
         Ok(Response::new(alert_to_proto(alert)))
     }
@@ -299,7 +308,8 @@ impl AlertService for AlertApi {
         request: Request<proto::WatchAlertsRequest>,
     ) -> Result<Response<Self::WatchAlertsStream>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
-        let (mut events, mut closing) = self.engine.watch_alerts();
+        let alerts = &self.engine.services().alerts;
+        let (mut events, mut closing) = (alerts.subscribe(), alerts.closing());
         let stream = async_stream(move |tx| async move {
             loop {
                 let received = tokio::select! {
@@ -337,7 +347,8 @@ impl AlertService for AlertApi {
         request: Request<proto::GetAlertRulesRequest>,
     ) -> Result<Response<proto::AlertRules>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
-        let rules = self.engine.alert_rules(&workspace).await?;
+        let ws = workspace.clone();
+        let rules = self.engine.run(move |s| s.alerts.rules(&ws)).await?;
         Ok(Response::new(rules_to_proto(workspace, rules)))
     }
 
@@ -355,7 +366,11 @@ impl AlertService for AlertApi {
                 .ok_or_else(|| ValidationError::new("rules", "is required (or set reset)"))?;
             Some(rules_from_proto(given)?)
         };
-        let rules = self.engine.update_alert_rules(&workspace, rules).await?;
+        let ws = workspace.clone();
+        let rules = self
+            .engine
+            .run(move |s| s.alerts.set_rules(&ws, rules))
+            .await?;
         Ok(Response::new(rules_to_proto(workspace, rules)))
     }
 }

@@ -3,10 +3,12 @@
 use prost_types::Timestamp;
 
 use crate::index::search::{Filter, Order};
-use crate::model::{self, timestamp_micros, Micros, ValidationError};
+use crate::model::tags::{self, GivenTags, Origin, SentimentLabel, Severity};
+use crate::model::{self, timestamp_micros, ValidationError};
 use crate::proto;
-use crate::tagging::sentiment::SentimentLabel;
-use crate::tagging::tags::{self, GivenTags, Origin, Severity};
+pub use crate::proto::timestamp;
+use crate::time::Micros;
+use crate::trends::FrequencyClass;
 
 pub fn new_verbatim(item: proto::NewVerbatim) -> model::NewVerbatim {
     let scores = item.scores.unwrap_or_default();
@@ -174,13 +176,6 @@ pub fn source_to_proto(source: model::Source) -> proto::Source {
     }
 }
 
-pub fn timestamp(micros: Micros) -> Timestamp {
-    Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
-    }
-}
-
 /// An optional timestamp field as microseconds; out-of-range values name the field.
 pub fn micros(field: &str, t: Option<Timestamp>) -> Result<Option<Micros>, ValidationError> {
     t.map(|t| timestamp_micros(field, t.seconds, t.nanos))
@@ -289,8 +284,7 @@ pub fn source_name(source: model::Source) -> String {
     source_to_proto(source).as_str_name().to_string()
 }
 
-pub fn frequency_class_to_proto(class: crate::trends::FrequencyClass) -> proto::FrequencyClass {
-    use crate::trends::FrequencyClass;
+pub fn frequency_class_to_proto(class: FrequencyClass) -> proto::FrequencyClass {
     match class {
         FrequencyClass::Emerging => proto::FrequencyClass::Emerging,
         FrequencyClass::Growing => proto::FrequencyClass::Growing,

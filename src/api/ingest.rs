@@ -8,7 +8,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::status::{item_error, item_validation_error, name_message_limit};
 use super::{convert, resolve_workspace};
 use crate::engine::{Engine, ItemResult};
-use crate::model::validate_workspace;
+use crate::model::{validate_workspace, VerbatimId};
 use crate::proto;
 use crate::proto::ingest_service_server::IngestService;
 use crate::store::Inserted;
@@ -30,12 +30,12 @@ fn result_to_proto(index: u64, result: ItemResult) -> proto::IngestResult {
     match result {
         Ok(Inserted::Created(seq)) => proto::IngestResult {
             outcome: proto::ItemOutcome::Created as i32,
-            id: crate::model::VerbatimId(seq).to_string(),
+            id: VerbatimId(seq).to_string(),
             error: None,
         },
         Ok(Inserted::Duplicate(seq)) => proto::IngestResult {
             outcome: proto::ItemOutcome::Duplicate as i32,
-            id: crate::model::VerbatimId(seq).to_string(),
+            id: VerbatimId(seq).to_string(),
             error: None,
         },
         Err(err) => proto::IngestResult {

@@ -11,7 +11,6 @@ mod verbatims;
 mod webhooks;
 
 pub use alerts::AlertApi;
-pub use convert::timestamp;
 pub use ingest::IngestApi;
 pub use taxonomy::TaxonomyApi;
 pub use themes::ThemeApi;
@@ -20,6 +19,7 @@ pub use webhooks::WebhookApi;
 
 use tonic::Request;
 
+use crate::engine::Engine;
 use crate::model::{validate_workspace, ValidationError};
 
 /// Request header naming the workspace when the request's `workspace` field is empty.
@@ -27,7 +27,7 @@ pub const WORKSPACE_HEADER: &str = "x-tideline-workspace";
 
 /// The workspace a request addresses, as a status on error (see [`resolve_workspace`]).
 fn workspace_of<T>(
-    engine: &crate::engine::Engine,
+    engine: &Engine,
     request: &Request<T>,
     field: &str,
 ) -> Result<String, tonic::Status> {

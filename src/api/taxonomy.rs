@@ -7,10 +7,10 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
-use crate::engine::taxonomies::{ActiveTaxonomy, RetagJob, RetagState};
 use crate::engine::Engine;
 use crate::proto;
 use crate::proto::taxonomy_service_server::TaxonomyService;
+use crate::tagging::service::{ActiveTaxonomy, RetagJob, RetagState};
 
 pub struct TaxonomyApi {
     engine: Arc<Engine>,
@@ -71,7 +71,9 @@ impl TaxonomyService for TaxonomyApi {
         request: Request<proto::GetTaxonomyRequest>,
     ) -> Result<Response<proto::Taxonomy>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
-        let (active, job) = self.engine.taxonomy(&workspace).await?;
+        let ws = workspace.clone();
+        let active = self.engine.run(move |s| s.tagging.taxonomy(&ws)).await?;
+        let job = self.engine.services().tagging.job(&workspace);
         Ok(Response::new(taxonomy_to_proto(&active, job)))
     }
 

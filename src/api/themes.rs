@@ -6,13 +6,13 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
 use crate::engine::{Engine, SearchRequest};
-use crate::model::Micros;
-use crate::model::ValidationError;
+use crate::model::{ValidationError, Verbatim};
 use crate::pagination;
 use crate::proto;
 use crate::proto::theme_service_server::ThemeService;
 use crate::themes::record::{Theme, ThemeStatus};
-use crate::trends::{Bucket, Granularity};
+use crate::time::{Granularity, Micros};
+use crate::trends::Bucket;
 
 pub struct ThemeApi {
     engine: Arc<Engine>,
@@ -24,12 +24,7 @@ impl ThemeApi {
     }
 }
 
-fn theme_to_proto(
-    t: Theme,
-    volume: u64,
-    in_scope: u64,
-    quotes: Vec<crate::model::Verbatim>,
-) -> proto::Theme {
+fn theme_to_proto(t: Theme, volume: u64, in_scope: u64, quotes: Vec<Verbatim>) -> proto::Theme {
     proto::Theme {
         id: t.id,
         label: t.label,
@@ -145,7 +140,13 @@ impl ThemeService for ThemeApi {
             total_size: page.total as u64,
             verbatims_in_scope: in_scope,
             coverage: themed as f64 / in_scope.max(1) as f64,
-            refresh_phase: self.engine.refresh_phase(&workspace).as_str().to_string(),
+            refresh_phase: self
+                .engine
+                .services()
+                .themes
+                .phase(&workspace)
+                .as_str()
+                .to_string(),
         }))
     }
 
@@ -155,7 +156,11 @@ impl ThemeService for ThemeApi {
     ) -> Result<Response<proto::Theme>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id = request.into_inner().id;
-        let (theme, quotes) = self.engine.theme(&workspace, &id).await?;
+        let (ws, theme_id) = (workspace.clone(), id.clone());
+        let (theme, quotes) = self
+            .engine
+            .run(move |s| s.themes.with_quotes(&ws, &theme_id))
+            .await?;
         let (scoped, in_scope) = self
             .engine
             .themes_in_scope(&workspace, Default::default(), true)
@@ -175,7 +180,8 @@ impl ThemeService for ThemeApi {
     ) -> Result<Response<proto::SearchVerbatimsResponse>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
-        self.engine.theme(&workspace, &req.id).await?;
+        let (ws, id) = (workspace.clone(), req.id.clone());
+        self.engine.run(move |s| s.themes.get(&ws, &id)).await?;
         let filter = convert::filter(Some(proto::SearchFilter {
             theme_ids: vec![req.id],
             ..Default::default()
@@ -227,14 +233,10 @@ impl ThemeService for ThemeApi {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let nonempty = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        let (label, owner) = (nonempty(req.label), nonempty(req.owner));
         let theme = self
             .engine
-            .update_theme(
-                &workspace,
-                &req.id,
-                nonempty(req.label),
-                nonempty(req.owner),
-            )
+            .run(move |s| s.themes.update(&workspace, &req.id, label, owner))
             .await?;
         Ok(Response::new(stored_theme_to_proto(theme)))
     }
@@ -246,9 +248,10 @@ impl ThemeService for ThemeApi {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let granularity = granularity(req.granularity)?;
+        let id = req.id.clone();
         let buckets = self
             .engine
-            .theme_trend(&workspace, &req.id, granularity)
+            .run(move |s| s.themes.trend(&workspace, &id, granularity))
             .await?;
         Ok(Response::new(proto::ThemeTrend {
             id: req.id,
@@ -266,9 +269,13 @@ impl ThemeService for ThemeApi {
         if req.value.trim().is_empty() {
             return Err(ValidationError::new("value", "is required").into());
         }
+        let (dimension, value) = (req.dimension.clone(), req.value.clone());
         let buckets = self
             .engine
-            .tag_trend(&workspace, &req.dimension, &req.value, granularity)
+            .run(move |s| {
+                s.tagging
+                    .tag_trend(&workspace, &dimension, &value, granularity)
+            })
             .await?;
         Ok(Response::new(proto::TagTrend {
             dimension: req.dimension,
@@ -288,7 +295,7 @@ impl ThemeService for ThemeApi {
         }
         let theme = self
             .engine
-            .merge_themes(&workspace, req.theme_ids, &req.into)
+            .run(move |s| s.themes.merge(&workspace, &req.theme_ids, &req.into))
             .await?;
         Ok(Response::new(stored_theme_to_proto(theme)))
     }

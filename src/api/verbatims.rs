@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
-use crate::engine::{ClearTags, Engine, SearchRequest};
+use crate::engine::{ClearTags, Engine, SearchRequest, SearchResults};
 use crate::model::{ValidationError, VerbatimId};
 use crate::proto;
 use crate::proto::verbatim_service_server::VerbatimService;
@@ -28,7 +28,7 @@ impl VerbatimService for VerbatimApi {
     ) -> Result<Response<proto::Verbatim>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id: VerbatimId = request.get_ref().id.parse()?;
-        let verbatim = self.engine.get(&workspace, id).await?;
+        let verbatim = self.engine.verbatim(&workspace, id).await?;
         Ok(Response::new(convert::verbatim(verbatim)))
     }
 
@@ -97,9 +97,7 @@ impl VerbatimService for VerbatimApi {
 }
 
 /// A page of search results as the API returns it.
-pub(super) fn results_to_proto(
-    results: crate::engine::SearchResults,
-) -> proto::SearchVerbatimsResponse {
+pub(super) fn results_to_proto(results: SearchResults) -> proto::SearchVerbatimsResponse {
     proto::SearchVerbatimsResponse {
         hits: results
             .hits

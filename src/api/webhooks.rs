@@ -7,13 +7,13 @@ use tonic::{Request, Response, Status};
 use super::alerts::{min_severity, severity_to_proto};
 use super::{convert, workspace_of};
 use crate::alerts::AlertSeverity;
-use crate::engine::webhooks::{DeliveryFilter, NewWebhook};
 use crate::engine::Engine;
 use crate::model::ValidationError;
 use crate::pagination;
 use crate::proto;
 use crate::proto::webhook_service_server::WebhookService;
-use crate::webhooks::{Delivery, DeliveryStatus, Webhook};
+use crate::time;
+use crate::webhooks::{Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, Webhook};
 
 pub struct WebhookApi {
     engine: Arc<Engine>,
@@ -89,7 +89,10 @@ impl WebhookService for WebhookApi {
                 .unwrap_or(AlertSeverity::Low),
             description: req.description,
         };
-        let (webhook, secret) = self.engine.create_webhook(&workspace, new).await?;
+        let (webhook, secret) = self
+            .engine
+            .run(move |s| s.webhooks.create(&workspace, new, time::now()))
+            .await?;
         Ok(Response::new(proto::CreateWebhookResponse {
             webhook: Some(webhook_to_proto(webhook)),
             secret,
@@ -101,7 +104,10 @@ impl WebhookService for WebhookApi {
         request: Request<proto::ListWebhooksRequest>,
     ) -> Result<Response<proto::ListWebhooksResponse>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
-        let webhooks = self.engine.webhooks(&workspace).await?;
+        let webhooks = self
+            .engine
+            .run(move |s| s.webhooks.list(&workspace))
+            .await?;
         Ok(Response::new(proto::ListWebhooksResponse {
             webhooks: webhooks.into_iter().map(webhook_to_proto).collect(),
         }))
@@ -113,7 +119,10 @@ impl WebhookService for WebhookApi {
     ) -> Result<Response<proto::DeleteWebhookResponse>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id = required("id", request.into_inner().id)?;
-        let cancelled = self.engine.delete_webhook(&workspace, &id).await?;
+        let cancelled = self
+            .engine
+            .run(move |s| s.webhooks.delete(&workspace, &id, time::now()))
+            .await?;
         Ok(Response::new(proto::DeleteWebhookResponse {
             cancelled_deliveries: cancelled as u32,
         }))
@@ -125,7 +134,10 @@ impl WebhookService for WebhookApi {
     ) -> Result<Response<proto::RotateWebhookSecretResponse>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id = required("id", request.into_inner().id)?;
-        let (webhook, secret) = self.engine.rotate_webhook_secret(&workspace, &id).await?;
+        let (webhook, secret) = self
+            .engine
+            .run(move |s| s.webhooks.rotate_secret(&workspace, &id, time::now()))
+            .await?;
         Ok(Response::new(proto::RotateWebhookSecretResponse {
             webhook: Some(webhook_to_proto(webhook)),
             secret,
@@ -157,7 +169,11 @@ impl WebhookService for WebhookApi {
             status,
         };
         let fingerprint = pagination::fingerprint(&(&workspace, &filter));
-        let deliveries = self.engine.deliveries(&workspace, filter).await?;
+        let ws = workspace.clone();
+        let deliveries = self
+            .engine
+            .run(move |s| s.webhooks.deliveries(&ws, &filter))
+            .await?;
         let page = pagination::paginate(
             deliveries,
             req.page_size,
@@ -183,7 +199,7 @@ impl WebhookService for WebhookApi {
             (!req.webhook_id.trim().is_empty()).then(|| req.webhook_id.trim().to_string());
         let deliveries = self
             .engine
-            .redeliver_alert(&workspace, &alert_id, webhook_id)
+            .redeliver_alert(&workspace, alert_id, webhook_id)
             .await?;
         Ok(Response::new(proto::RedeliverAlertResponse {
             deliveries: deliveries.into_iter().map(delivery_to_proto).collect(),

@@ -24,7 +24,6 @@ use tokio::sync::watch;
 
 use crate::model::Verbatim;
 use crate::store::StoreError;
-use crate::tagging::tags::Tags;
 use crate::text::tantivy_tokenizer::TidelineTokenizer;
 
 /// The text analyzer's name and version: the shared analyzer's. Changing the analysis changes
@@ -112,40 +111,6 @@ fn schema() -> (Schema, Fields) {
 fn analyzer() -> TextAnalyzer {
     TextAnalyzer::from(TidelineTokenizer::default())
 }
-
-/// The tag facets of a verbatim, its theme included: `(dimension, value)` pairs.
-pub fn tag_facets<'a>(tags: &'a Tags, theme: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
-    let mut facets = Vec::new();
-    if let Some(theme) = theme {
-        facets.push(("theme", theme));
-    }
-    if let Some(t) = &tags.journey_stage {
-        facets.push(("journey_stage", t.value.as_str()));
-    }
-    if let Some(t) = &tags.driver {
-        facets.push(("driver", t.value.as_str()));
-    }
-    for t in &tags.product_areas {
-        facets.push(("product_area", t.value.as_str()));
-    }
-    if let Some(t) = &tags.severity {
-        facets.push(("severity", t.value.as_str()));
-    }
-    if let Some(s) = &tags.sentiment {
-        facets.push(("sentiment", s.label.as_str()));
-    }
-    facets
-}
-
-/// The tag dimensions with facets, in display order.
-pub const TAG_DIMENSIONS: [&str; 6] = [
-    "journey_stage",
-    "driver",
-    "product_area",
-    "severity",
-    "sentiment",
-    "theme",
-];
 
 /// The searchable side of the index, shared by request handlers.
 pub struct SearchIndex {
@@ -246,7 +211,7 @@ impl SearchIndex {
         for (key, value) in &v.metadata {
             doc.add_text(f.metadata, metadata_term(key, value));
         }
-        for (dimension, value) in tag_facets(&v.tags, v.theme.as_deref()) {
+        for (dimension, value) in v.tags.facets(v.theme.as_deref()) {
             doc.add_facet(
                 f.tags,
                 tantivy::schema::Facet::from_path([dimension, value]),

@@ -10,7 +10,9 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DateTime, DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
 use super::{metadata_term, IndexError, IndexResult, SearchIndex};
-use crate::model::{Micros, Source};
+use crate::model::tags::TAG_DIMENSIONS;
+use crate::model::Source;
+use crate::time::Micros;
 
 /// Filters every hit must satisfy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -24,7 +26,7 @@ pub struct Filter {
     pub customer_id: Option<String>,
     pub account_id: Option<String>,
     pub metadata: Vec<(String, String)>,
-    /// Per tag dimension (see [`super::TAG_DIMENSIONS`]), any of these values.
+    /// Per tag dimension (see [`TAG_DIMENSIONS`]), any of these values.
     pub tags: Vec<(&'static str, Vec<String>)>,
 }
 
@@ -116,7 +118,7 @@ impl SearchIndex {
         let mut facets = FacetCollector::for_field("source");
         facets.add_facet(Facet::root());
         let mut tag_facets = FacetCollector::for_field("tags");
-        for dimension in super::TAG_DIMENSIONS {
+        for dimension in TAG_DIMENSIONS {
             tag_facets.add_facet(Facet::from_path([dimension]));
         }
         let facets = (facets, tag_facets);
@@ -171,7 +173,7 @@ impl SearchIndex {
         let hits = if query.limit == 0 { Vec::new() } else { hits };
 
         let (facet_counts, tag_facet_counts) = facet_counts;
-        let tag_counts = super::TAG_DIMENSIONS
+        let tag_counts = TAG_DIMENSIONS
             .into_iter()
             .map(|dimension| {
                 let mut counts: Vec<(String, u64)> = tag_facet_counts

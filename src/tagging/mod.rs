@@ -6,16 +6,20 @@
 //! higher priority. Product areas keep every matched category, strongest first. Severity is the
 //! most severe of (a) the matching severity rules and (b) the level sentiment strength implies
 //! (`severity_from_sentiment`). Tags a caller sends, and people's corrections, win over rules.
+//!
+//! [`service`] is the stateful side: each workspace's taxonomy in force over the store, and
+//! the re-tagging a new version starts.
 
 pub mod sentiment;
-pub mod tags;
+pub mod service;
 pub mod taxonomy;
 
 use std::collections::HashMap;
 
 use self::sentiment::SentimentScore;
-use self::tags::{Evidence, GivenTags, Origin, Sentiment, Severity, Tag, Tags};
 use self::taxonomy::{match_keys, Dimension, PhraseMatch, Target, Taxonomy};
+use crate::model::tags::{Evidence, GivenTags, Origin, Sentiment, Severity, Tag, Tags};
+use crate::model::{ValidationError, Verbatim};
 use crate::text::{char_offset, tokenize};
 
 /// Most product areas kept per verbatim.
@@ -121,16 +125,27 @@ pub fn keep_sticky(previous: &Tags, mut fresh: Tags) -> Tags {
     fresh
 }
 
+/// The most common primary product area among some verbatims (ties: the smaller id).
+pub fn most_common_area<'a>(verbatims: impl IntoIterator<Item = &'a Verbatim>) -> Option<&'a str> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for v in verbatims {
+        if let Some(area) = v.tags.product_areas.first() {
+            *counts.entry(area.value.as_str()).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(area, _)| area)
+}
+
 /// Checks given tags against a taxonomy; the error names the offending field.
-pub fn validate_given(
-    taxonomy: &Taxonomy,
-    given: &GivenTags,
-) -> Result<(), crate::model::ValidationError> {
+pub fn validate_given(taxonomy: &Taxonomy, given: &GivenTags) -> Result<(), ValidationError> {
     let check = |field: String, dimension: Dimension, id: &str| {
         if taxonomy.category(dimension, id).is_some() {
             Ok(())
         } else {
-            Err(crate::model::ValidationError::new(
+            Err(ValidationError::new(
                 field,
                 format!("unknown {} {id:?}", dimension.as_str()),
             ))
@@ -410,7 +425,7 @@ mod tests {
         assert!(primary.confidence > 0.0 && primary.confidence <= 1.0);
         assert_eq!(
             t.sentiment.unwrap().label,
-            sentiment::SentimentLabel::Negative
+            crate::model::tags::SentimentLabel::Negative
         );
     }
 

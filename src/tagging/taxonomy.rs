@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::tags::Severity;
+use crate::model::tags::Severity;
 use crate::text::{normalize, stem, tokenize, StemLanguage, Token, TokenKind};
 
 /// The built-in taxonomy for a SaaS product.

@@ -1,10 +1,12 @@
-//! Theme detection: TF-IDF over the shared analyzer's stemmed unigrams and bigrams, spherical
-//! k-means, and the number of themes chosen automatically between bounds (or fixed).
-//! Pure computation: no I/O.
+//! Themes: TF-IDF over the shared analyzer's stemmed unigrams and bigrams, spherical k-means,
+//! and the number of themes chosen automatically between bounds (or fixed) — pure computation in
+//! [`tfidf`], [`kmeans`] and [`detect`] — plus the theme records ([`record`]) and the
+//! [`service`] ([`service::Themes`]) that refreshes, assigns, edits and merges them over the store.
 
 pub mod detect;
 pub mod kmeans;
 pub mod record;
+pub mod service;
 pub mod tfidf;
 
 use self::kmeans::{cluster, simplified_silhouette, Clusters, KMeansParams};

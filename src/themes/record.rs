@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Micros;
+use crate::time::Micros;
 
 /// Lifecycle of a theme id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! Trends: counts in UTC time buckets by `created_at`, velocity on *share of voice* (a theme's share
 //! of all verbatims in the current window against its baseline window), frequency classes, and the
-//! emerging-issue rule. Pure computation: no I/O, no HTTP.
+//! emerging-issue test. Pure computation: no I/O, no HTTP.
 //!
 //! Because velocity compares shares, a day on which every theme doubles raises nothing: a theme
 //! alerts only when it grows faster than the whole.
@@ -9,29 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Micros;
-
-const HOUR: Micros = 3_600 * 1_000_000;
-const DAY: Micros = 24 * HOUR;
-
-/// Bucket size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Granularity {
-    Hour,
-    Day,
-    /// Weeks start on Monday, UTC.
-    Week,
-}
-
-/// The start of the bucket holding `at`.
-pub fn bucket_start(at: Micros, granularity: Granularity) -> Micros {
-    match granularity {
-        Granularity::Hour => at.div_euclid(HOUR) * HOUR,
-        Granularity::Day => at.div_euclid(DAY) * DAY,
-        // 1970-01-01 was a Thursday: shift by 3 days so weeks start on Monday.
-        Granularity::Week => (at + 3 * DAY).div_euclid(7 * DAY) * 7 * DAY - 3 * DAY,
-    }
-}
+use crate::model::Verbatim;
+use crate::time::{Granularity, Micros};
 
 /// One bucket of a series.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,7 +39,7 @@ pub fn series<'a>(
     let mut out: BTreeMap<Micros, Bucket> = BTreeMap::new();
     for p in points {
         let bucket = out
-            .entry(bucket_start(p.created_at, granularity))
+            .entry(granularity.bucket_start(p.created_at))
             .or_default();
         bucket.count += 1;
         bucket.sentiment_sum += p.sentiment as f64;
@@ -74,70 +53,66 @@ pub fn series<'a>(
     out
 }
 
-/// Windows and thresholds of the emerging-issue rule.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AlertRule {
-    /// Current window length, in seconds (default 7 days).
-    pub window_secs: i64,
-    /// Baseline window, just before the current one, in seconds (default 28 days).
-    pub baseline_secs: i64,
-    /// Velocity (relative growth of share) above which a theme may alert.
-    pub velocity_threshold: f64,
-    /// Mentions needed in the current window.
-    pub min_mentions: u64,
-    /// One-sided significance of the share increase; the engine applies it as a false discovery
-    /// rate across a workspace's themes at each evaluation.
-    pub significance: f64,
-    /// Baseline share under which a theme counts as new (Emerging).
-    pub new_share: f64,
-    /// No second alert for the same theme and rule within this many seconds.
-    pub cooldown_secs: i64,
-    /// Negative-sentiment spike: the rise, in points, of the share of a theme's mentions that
-    /// are negative (0.25 = from 30% to 55%).
-    pub negative_share_increase: f64,
-}
-
-impl Default for AlertRule {
-    fn default() -> Self {
-        AlertRule {
-            window_secs: 7 * 86_400,
-            baseline_secs: 28 * 86_400,
-            velocity_threshold: 0.30,
-            min_mentions: 10,
-            significance: 0.01,
-            new_share: 0.002,
-            cooldown_secs: 7 * 86_400,
-            negative_share_increase: 0.25,
-        }
+/// A verbatim as a trend point.
+fn point(v: &Verbatim) -> Point<'_> {
+    Point {
+        created_at: v.created_at,
+        sentiment: v.tags.sentiment.as_ref().map_or(0.0, |s| s.score),
+        severity: v.tags.severity.as_ref().map(|s| s.value.as_str()),
+        customer: v.customer_id.as_deref(),
     }
 }
 
-impl AlertRule {
-    /// The first field that makes no sense, with why.
-    pub fn invalid_field(&self) -> Option<(&'static str, &'static str)> {
-        if self.window_secs <= 0 {
-            return Some(("window_seconds", "must be positive"));
+/// The buckets of the verbatims `selected` picks, each with the total of all `verbatims` in it,
+/// for every bucket from the first to the last of `verbatims` (empty buckets included).
+pub fn trend(
+    verbatims: &[Verbatim],
+    granularity: Granularity,
+    selected: impl Fn(&Verbatim) -> bool,
+) -> Vec<(Micros, Bucket, u64)> {
+    let totals = series(verbatims.iter().map(point), granularity);
+    let picked = series(
+        verbatims.iter().filter(|v| selected(v)).map(point),
+        granularity,
+    );
+    let (Some(&first), Some(&last)) = (totals.keys().next(), totals.keys().next_back()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut at = first;
+    while at <= last {
+        let total = totals.get(&at).map_or(0, |b| b.count);
+        out.push((at, picked.get(&at).cloned().unwrap_or_default(), total));
+        at = granularity.bucket_start(at + granularity.length());
+    }
+    out
+}
+
+/// The thresholds that classify a theme and decide whether its rise is an emerging issue (the
+/// alert rules hold them; see `alerts::AlertRule`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Velocity (relative growth of share) above which a theme grows.
+    pub velocity: f64,
+    /// Mentions needed in the current window.
+    pub min_mentions: u64,
+    /// One-sided significance of a share change.
+    pub significance: f64,
+    /// Baseline share under which a theme counts as new (Emerging).
+    pub new_share: f64,
+    /// The rise, in points, of a theme's negative share that counts as a spike.
+    pub negative_share_increase: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            velocity: 0.30,
+            min_mentions: 10,
+            significance: 0.01,
+            new_share: 0.002,
+            negative_share_increase: 0.25,
         }
-        if self.baseline_secs <= 0 {
-            return Some(("baseline_seconds", "must be positive"));
-        }
-        if !(self.velocity_threshold > 0.0 && self.velocity_threshold.is_finite()) {
-            return Some(("velocity_threshold", "must be positive"));
-        }
-        if !(self.significance > 0.0 && self.significance < 1.0) {
-            return Some(("significance", "must be between 0 and 1"));
-        }
-        if !(0.0..1.0).contains(&self.new_share) {
-            return Some(("new_share", "must be in [0, 1)"));
-        }
-        if self.cooldown_secs < 0 {
-            return Some(("cooldown_seconds", "must not be negative"));
-        }
-        if !(self.negative_share_increase > 0.0 && self.negative_share_increase < 1.0) {
-            return Some(("negative_share_increase", "must be between 0 and 1"));
-        }
-        None
     }
 }
 
@@ -180,7 +155,7 @@ pub fn evaluate(
     baseline_mentions: u64,
     baseline_total: u64,
     dispersion: f64,
-    rule: &AlertRule,
+    thresholds: &Thresholds,
 ) -> Standing {
     let share = mentions as f64 / total.max(1) as f64;
     let raw_baseline = baseline_mentions as f64 / baseline_total.max(1) as f64;
@@ -189,16 +164,16 @@ pub fn evaluate(
     let velocity = share / baseline_share - 1.0;
     let p_value =
         share_increase_p_value(mentions, total, baseline_share, baseline_total, dispersion);
-    let significant = p_value < rule.significance;
-    let enough = mentions >= rule.min_mentions;
-    let class = if raw_baseline < rule.new_share && enough && significant {
+    let significant = p_value < thresholds.significance;
+    let enough = mentions >= thresholds.min_mentions;
+    let class = if raw_baseline < thresholds.new_share && enough && significant {
         FrequencyClass::Emerging
-    } else if velocity > rule.velocity_threshold && significant {
+    } else if velocity > thresholds.velocity && significant {
         FrequencyClass::Growing
-    } else if velocity < -rule.velocity_threshold / (1.0 + rule.velocity_threshold)
-        && baseline_mentions >= rule.min_mentions
+    } else if velocity < -thresholds.velocity / (1.0 + thresholds.velocity)
+        && baseline_mentions >= thresholds.min_mentions
         && share_decrease_p_value(mentions, total, baseline_share, baseline_total, dispersion)
-            < rule.significance
+            < thresholds.significance
     {
         FrequencyClass::Declining
     } else {
@@ -212,7 +187,7 @@ pub fn evaluate(
         velocity,
         p_value,
         class,
-        alert: velocity > rule.velocity_threshold && enough && significant,
+        alert: velocity > thresholds.velocity && enough && significant,
     }
 }
 
@@ -235,17 +210,17 @@ pub fn evaluate_negative_spike(
     mentions: u64,
     baseline_negative: u64,
     baseline_mentions: u64,
-    rule: &AlertRule,
+    thresholds: &Thresholds,
 ) -> SentimentStanding {
     let negative_share = negative as f64 / mentions.max(1) as f64;
     let baseline_negative_share = baseline_negative as f64 / baseline_mentions.max(1) as f64;
     // Smoothed toward one half so a tiny baseline is not taken at its word.
     let expected = (baseline_negative as f64 + 0.5) / (baseline_mentions as f64 + 1.0);
     let p_value = share_increase_p_value(negative, mentions, expected, baseline_mentions, 1.0);
-    let alert = negative >= rule.min_mentions
-        && baseline_mentions >= rule.min_mentions
-        && negative_share - baseline_negative_share >= rule.negative_share_increase
-        && p_value < rule.significance;
+    let alert = negative >= thresholds.min_mentions
+        && baseline_mentions >= thresholds.min_mentions
+        && negative_share - baseline_negative_share >= thresholds.negative_share_increase
+        && p_value < thresholds.significance;
     SentimentStanding {
         negative_share,
         baseline_negative_share,
@@ -260,7 +235,7 @@ pub fn evaluate_negative_spike(
 /// `dispersion` (values under 1 count as 1).
 pub fn share_increase_p_value(x: u64, n: u64, p0: f64, baseline_n: u64, dispersion: f64) -> f64 {
     match share_z(x as f64 - 0.5, n, p0, baseline_n, dispersion) {
-        Some(z) => 0.5 * erfc(z / std::f64::consts::SQRT_2),
+        Some(z) => 0.5 * libm::erfc(z / std::f64::consts::SQRT_2),
         None => 1.0,
     }
 }
@@ -269,7 +244,7 @@ pub fn share_increase_p_value(x: u64, n: u64, p0: f64, baseline_n: u64, dispersi
 /// the share `p0`.
 pub fn share_decrease_p_value(x: u64, n: u64, p0: f64, baseline_n: u64, dispersion: f64) -> f64 {
     match share_z(x as f64 + 0.5, n, p0, baseline_n, dispersion) {
-        Some(z) => 0.5 * erfc(-z / std::f64::consts::SQRT_2),
+        Some(z) => 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2),
         None => 1.0,
     }
 }
@@ -332,48 +307,13 @@ pub fn dispersion(counts: &[Vec<u64>], totals: &[u64]) -> f64 {
     (chi_square / freedom as f64).max(1.0)
 }
 
-/// Complementary error function (Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    // Horner evaluation of the fit's polynomial in t, highest coefficient first.
-    const COEFFICIENTS: [f64; 10] = [
-        0.170_872_77,
-        -0.822_152_23,
-        1.488_515_87,
-        -1.135_203_98,
-        0.278_868_07,
-        -0.186_288_06,
-        0.096_784_18,
-        0.374_091_96,
-        1.000_023_68,
-        -1.265_512_23,
-    ];
-    let polynomial = COEFFICIENTS.iter().fold(0.0, |acc, c| acc * t + c);
-    let r = t * (-z * z + polynomial).exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn buckets_are_utc_hours_days_and_monday_weeks() {
+    fn series_count_per_utc_bucket() {
         let t = 1_424_777_700 * 1_000_000; // Tue 2015-02-24 11:35 UTC
-        assert_eq!(
-            bucket_start(t, Granularity::Hour),
-            1_424_775_600 * 1_000_000
-        );
-        assert_eq!(bucket_start(t, Granularity::Day), 1_424_736_000 * 1_000_000);
-        assert_eq!(
-            bucket_start(t, Granularity::Week),
-            1_424_649_600 * 1_000_000
-        ); // Mon 2015-02-23
         let s = series(
             [
                 Point {
@@ -383,7 +323,7 @@ mod tests {
                     customer: Some("c1"),
                 },
                 Point {
-                    created_at: t + HOUR,
+                    created_at: t + crate::time::HOUR,
                     sentiment: 0.5,
                     severity: Some("low"),
                     customer: Some("c1"),
@@ -391,7 +331,7 @@ mod tests {
             ],
             Granularity::Day,
         );
-        let bucket = &s[&bucket_start(t, Granularity::Day)];
+        let bucket = &s[&Granularity::Day.bucket_start(t)];
         assert_eq!(
             (bucket.count, bucket.sentiment_sum, bucket.customers.len()),
             (2, 0.0, 1)
@@ -408,19 +348,16 @@ mod tests {
         assert!(share_increase_p_value(20, 1000, 0.01, 100_000, 3.0) > plain);
         assert!(share_decrease_p_value(2, 1000, 0.01, 100_000, 1.0) < 0.01);
         assert!(share_decrease_p_value(8, 1000, 0.01, 100_000, 1.0) > 0.2);
-        assert!((erfc(0.0) - 1.0).abs() < 1e-6);
-        assert!((erfc(1.0) - 0.157_299_2).abs() < 1e-6);
+        assert!((libm::erfc(0.0) - 1.0).abs() < 1e-6);
+        assert!((libm::erfc(1.0) - 0.157_299_2).abs() < 1e-6);
     }
 
     /// 10 steady themes with noise, one tripling its share over the last 3 days, one day on which
     /// all volume doubles: exactly the tripling theme alerts, and nothing alerts on the doubling day.
     #[test]
     fn synthetic_stream_with_known_truth() {
-        let rule = AlertRule {
-            window_secs: 3 * 86_400,
-            baseline_secs: 14 * 86_400,
-            ..Default::default()
-        };
+        let rule = Thresholds::default();
+        let (window, baseline) = (3usize, 14usize);
         let days = 30usize;
         let doubling_day = 20usize;
         // counts[day][theme]; theme 0 triples its share over the last 3 days.
@@ -444,8 +381,6 @@ mod tests {
             })
             .collect();
         let evaluate_on = |day: usize| -> Vec<usize> {
-            let window = rule.window_secs as usize / 86_400;
-            let baseline = rule.baseline_secs as usize / 86_400;
             let now = (day + 1 - window)..=day;
             let base = (day + 1 - window - baseline)..(day + 1 - window);
             let total = |range: &mut dyn Iterator<Item = usize>| -> (Vec<u64>, u64) {
@@ -479,7 +414,7 @@ mod tests {
 
     #[test]
     fn negative_spike_needs_a_real_rise_with_evidence() {
-        let rule = AlertRule::default();
+        let rule = Thresholds::default();
         // 30% negative before, 70% now, plenty of mentions: fires.
         assert!(evaluate_negative_spike(70, 100, 120, 400, &rule).alert);
         // Same rise on a handful of mentions: no evidence.
@@ -488,16 +423,6 @@ mod tests {
         assert!(!evaluate_negative_spike(70, 100, 270, 400, &rule).alert);
         // A rise smaller than the threshold, however significant.
         assert!(!evaluate_negative_spike(450, 1000, 1200, 4000, &rule).alert);
-    }
-
-    #[test]
-    fn rules_name_their_bad_field() {
-        let rule = AlertRule {
-            significance: 1.5,
-            ..Default::default()
-        };
-        assert_eq!(rule.invalid_field().unwrap().0, "significance");
-        assert!(AlertRule::default().invalid_field().is_none());
     }
 
     #[test]
@@ -530,7 +455,7 @@ mod tests {
 
     #[test]
     fn classes_follow_share_not_volume() {
-        let rule = AlertRule::default();
+        let rule = Thresholds::default();
         assert_eq!(
             evaluate(0, 1000, 0, 4000, 1.0, &rule).class,
             FrequencyClass::Persistent

@@ -4,6 +4,7 @@
 //! schedule, so a crash or a consumer outage delays a delivery but never drops it.
 
 pub mod guard;
+pub mod service;
 pub mod signature;
 pub mod worker;
 
@@ -11,15 +12,40 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::alerts::{Alert, AlertEvent, AlertSeverity, EVENT_TYPES};
-use crate::model::{format_rfc3339, Micros};
-use crate::store::{DocBatch, OutboxEntry};
+use crate::store::{DocBatch, DocKind, OutboxEntry};
+use crate::time::{format_rfc3339, Micros};
 
-pub use signature::{sign, verify_signature, SignatureError};
+pub use self::service::{DeliveryFilter, NewWebhook, Webhooks};
+pub use self::signature::{sign, verify_signature, SignatureError};
 
-/// Store document kinds.
-pub const WEBHOOK: &str = "webhook";
-pub const DELIVERY: &str = "delivery";
-pub const EVENT: &str = "webhook_event";
+/// Webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Accept webhook URLs that point at private, loopback or link-local addresses (and plain
+    /// http for loopback). Off in production: it guards against SSRF.
+    pub allow_private_urls: bool,
+    /// How long one delivery attempt may take, in seconds.
+    pub timeout_secs: u64,
+    /// Delay before each attempt, in seconds: the first is the delay after the alert, the rest
+    /// follow failures. Each gets ±10% jitter; 429/503 answers may ask for longer (Retry-After).
+    pub retry_schedule_secs: Vec<f64>,
+    /// Deliveries sent at the same time.
+    pub max_concurrent_deliveries: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            allow_private_urls: false,
+            timeout_secs: 15,
+            retry_schedule_secs: vec![
+                0.0, 5.0, 300.0, 1_800.0, 7_200.0, 18_000.0, 36_000.0, 36_000.0,
+            ],
+            max_concurrent_deliveries: 8,
+        }
+    }
+}
 
 /// After a rotation, the old secret keeps signing for this long, so consumers can switch over.
 pub const ROTATION_OVERLAP_MICROS: Micros = 24 * 3_600 * 1_000_000;
@@ -247,9 +273,9 @@ pub fn enqueue(
     if deliveries.is_empty() {
         return deliveries;
     }
-    batch.put(workspace, EVENT, &event.message_id, event);
+    batch.put(workspace, DocKind::WebhookEvent, &event.message_id, event);
     for delivery in &deliveries {
-        batch.put(workspace, DELIVERY, &delivery.name(), delivery);
+        batch.put(workspace, DocKind::Delivery, &delivery.name(), delivery);
         if let Some(entry) = delivery.outbox_entry(workspace) {
             batch.schedule(&entry);
         }

@@ -10,12 +10,10 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use tokio::sync::Notify;
 
-use super::{guard, sign, Delivery, DeliveryStatus, Event, Webhook, DELIVERY, EVENT, WEBHOOK};
-use crate::config::WebhooksConfig;
-use crate::engine::now_micros;
+use super::{guard, sign, Delivery, DeliveryStatus, Event, Webhook, WebhooksConfig};
 use crate::error::Result;
-use crate::model::Micros;
-use crate::store::{DocBatch, OutboxEntry, Store};
+use crate::store::{DocBatch, DocKind, OutboxEntry, Store};
+use crate::time::{self, Micros};
 
 /// Longest sleep while the outbox is empty (new entries also wake the worker).
 const IDLE: Duration = Duration::from_secs(30);
@@ -83,7 +81,7 @@ struct Worker {
 impl Worker {
     /// Attempts every due delivery once. Returns whether there were any.
     async fn run_once(self: Arc<Self>) -> Result<bool> {
-        let due = self.store.outbox_due(now_micros().max(0) as u64, SCAN)?;
+        let due = self.store.outbox_due(time::now().max(0) as u64, SCAN)?;
         if due.is_empty() {
             return Ok(false);
         }
@@ -108,7 +106,7 @@ impl Worker {
     fn until_next_due(&self) -> Duration {
         match self.store.outbox_next_due() {
             Ok(Some(due)) => {
-                let now = now_micros().max(0) as u64;
+                let now = time::now().max(0) as u64;
                 Duration::from_micros(due.saturating_sub(now)).min(IDLE)
             }
             _ => IDLE,
@@ -119,12 +117,15 @@ impl Worker {
         let ws = entry.workspace.as_str();
         let mut batch = DocBatch::default();
         batch.unschedule(entry);
-        let delivery: Option<Delivery> = self.store.doc(ws, DELIVERY, &entry.delivery)?;
+        let delivery: Option<Delivery> = self.store.doc(ws, DocKind::Delivery, &entry.delivery)?;
         let Some(mut delivery) = delivery.filter(|d| d.status == DeliveryStatus::Pending) else {
             return self.commit(batch).await;
         };
-        let webhook: Option<Webhook> = self.store.doc(ws, WEBHOOK, &delivery.webhook_id)?;
-        let event: Option<Event> = self.store.doc(ws, EVENT, &delivery.message_id)?;
+        let webhook: Option<Webhook> =
+            self.store.doc(ws, DocKind::Webhook, &delivery.webhook_id)?;
+        let event: Option<Event> =
+            self.store
+                .doc(ws, DocKind::WebhookEvent, &delivery.message_id)?;
         match (webhook, event) {
             (None, _) => {
                 delivery.status = DeliveryStatus::Cancelled;
@@ -140,7 +141,7 @@ impl Worker {
             }
             (Some(mut webhook), Some(event)) => {
                 let outcome = self.send(&webhook, &event).await;
-                let now = now_micros();
+                let now = time::now();
                 let jitter: f64 = rand::random();
                 record(
                     &mut delivery,
@@ -151,7 +152,7 @@ impl Worker {
                     jitter,
                 );
                 if !webhook.enabled {
-                    batch.put(ws, WEBHOOK, &webhook.id, &webhook);
+                    batch.put(ws, DocKind::Webhook, &webhook.id, &webhook);
                 }
                 tracing::info!(
                     workspace = ws,
@@ -167,7 +168,7 @@ impl Worker {
         if let Some(next) = delivery.outbox_entry(ws) {
             batch.schedule(&next);
         }
-        batch.put(ws, DELIVERY, &delivery.name(), &delivery);
+        batch.put(ws, DocKind::Delivery, &delivery.name(), &delivery);
         self.commit(batch).await
     }
 
@@ -182,7 +183,7 @@ impl Worker {
             Ok(url) => url,
             Err(err) => return Outcome::Failed(err.to_string()),
         };
-        let now = now_micros();
+        let now = time::now();
         let timestamp = now.div_euclid(1_000_000);
         let signatures: Vec<String> = webhook
             .signing_secrets(now)

@@ -178,7 +178,7 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
 /// airline and labels as metadata), or `None` when the file is absent outside CI.
 pub fn airline_rows() -> Option<Vec<NewVerbatim>> {
     let path = shared_data("airline_tweets.csv")?;
-    let mapping = tideline::import::CsvMapping {
+    let mapping = tideline::client::import::CsvMapping {
         text: "text".into(),
         external_id: Some("tweet_id".into()),
         created_at: Some("tweet_created".into()),
@@ -189,7 +189,7 @@ pub fn airline_rows() -> Option<Vec<NewVerbatim>> {
             "negativereason".into(),
         ],
     };
-    let rows = tideline::import::read_csv(&path, &mapping).expect("the airline file reads");
+    let rows = tideline::client::import::read_csv(&path, &mapping).expect("the airline file reads");
     assert!(
         rows.errors.is_empty(),
         "{:?}",

@@ -437,3 +437,32 @@ pub fn daily_counts(rows: &[CorpusRow]) -> Vec<DayCounts> {
     }
     counts
 }
+
+/// What `tideline gen-corpus` prints after writing `bytes` bytes to `out`: the span, the
+/// scenario dates, and the rows per day and scenario.
+pub fn summary(
+    params: &CorpusParams,
+    rows: &[CorpusRow],
+    out: &std::path::Path,
+    bytes: u64,
+) -> String {
+    use std::fmt::Write;
+    let mut text = format!(
+        "wrote {} rows ({bytes} bytes) to {}, {} to {} (mobile release {}, billing fix {})\n",
+        rows.len(),
+        out.display(),
+        params.first_day(),
+        params.last_day(),
+        params.release_date(),
+        params.fix_date()
+    );
+    text.push_str("date        rows  mobile_regression  billing_fixed\n");
+    for day in daily_counts(rows) {
+        let _ = writeln!(
+            text,
+            "{}  {:>4}  {:>17}  {:>13}",
+            day.date, day.total, day.mobile_regression, day.billing_fixed
+        );
+    }
+    text
+}

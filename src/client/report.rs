@@ -52,7 +52,7 @@ fn status_name(raw: i32) -> &'static str {
 
 fn date(t: &Option<prost_types::Timestamp>) -> String {
     t.as_ref().map_or("-".into(), |t| {
-        crate::model::format_rfc3339(t.seconds * 1_000_000)[..10].to_string()
+        crate::time::format_date(t.seconds * 1_000_000)
     })
 }
 

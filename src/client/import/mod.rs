@@ -14,6 +14,8 @@ pub mod mapping;
 pub mod progress;
 pub mod readers;
 pub mod report;
+mod row_mapper;
+mod rows;
 mod run;
 pub mod stream;
 pub mod time;

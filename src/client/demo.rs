@@ -9,25 +9,24 @@ use std::time::Duration;
 
 use tonic::transport::Channel;
 
-use crate::cli::report;
-use crate::cli::ClientError;
-use crate::config::Config;
-use crate::import::{
+use super::import::{
     ImportOptions, Input, Mapping, MetadataColumns, ProgressStyle, ReadOptions, Score, Summary,
 };
-use crate::model::{format_rfc3339, Micros};
+use super::report;
+use super::ClientError;
+use crate::config::Config;
 use crate::proto;
 use crate::proto::alert_service_client::AlertServiceClient;
 use crate::proto::theme_service_client::ThemeServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
+use crate::time::{format_rfc3339, Micros, DAY};
 
 /// The demo corpus, as committed in `corpora/` (see its README for how it was generated).
-pub const CORPUS: &[u8] = include_bytes!("../corpora/saas_feedback.csv");
+pub const CORPUS: &[u8] = include_bytes!("../../corpora/saas_feedback.csv");
 /// The workspace the demo uses.
 pub const WORKSPACE: &str = "demo";
 /// The corpus column holding each row's time.
 const TIME_COLUMN: &str = "created_at";
-const DAY: Micros = 86_400 * 1_000_000;
 
 /// Demo errors.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +97,7 @@ pub fn write_shifted_corpus(dir: &Path, now: Micros) -> Result<(PathBuf, Micros)
         .records()
         .collect::<Result<_, _>>()
         .map_err(|e| fail(e.to_string()))?;
-    let time = |r: &csv::StringRecord| crate::import::parse_timestamp(&r[time_at]);
+    let time = |r: &csv::StringRecord| super::import::parse_timestamp(&r[time_at]);
     let newest = records
         .iter()
         .filter_map(time)
@@ -163,9 +162,9 @@ pub async fn prepare(
             progress,
         };
         let client =
-            crate::import::ingest_client(channel.clone(), None).map_err(ClientError::from)?;
+            super::import::ingest_client(channel.clone(), None).map_err(ClientError::from)?;
         Some(
-            crate::import::run(&options, client, WORKSPACE)
+            super::import::run(&options, client, WORKSPACE)
                 .await
                 .map_err(ClientError::from)?,
         )
@@ -309,7 +308,7 @@ pub async fn run(mut config: Config) -> Result<(), DemoError> {
             source,
         })?;
     let progress = ProgressStyle::for_stderr(false, Duration::from_secs(2));
-    let report = prepare(channel, &scratch, crate::engine::now_micros(), progress).await?;
+    let report = prepare(channel, &scratch, crate::time::now(), progress).await?;
     print!("{}", render(&report));
     print!("{}", next_steps(addr));
     crate::server::shutdown_signal().await;

@@ -1,199 +1,10 @@
-//! The domain model: verbatims as they arrive and as they are stored, and the rules a new verbatim
-//! must satisfy before anything is written.
+//! The rules a new verbatim must satisfy before anything is written; each failure names its field.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
-use crate::tagging::tags::{GivenTags, Tags};
-
-/// Microseconds since the Unix epoch, UTC.
-pub type Micros = i64;
-
-/// One day in microseconds.
-pub const DAY_MICROS: Micros = 86_400 * 1_000_000;
-
-/// Where a verbatim came from.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Survey,
-    Ticket,
-    Review,
-    Chat,
-    Social,
-    Email,
-    #[default]
-    Other,
-}
-
-impl Source {
-    /// Every source, in a fixed order.
-    pub const ALL: [Source; 7] = [
-        Source::Survey,
-        Source::Ticket,
-        Source::Review,
-        Source::Chat,
-        Source::Social,
-        Source::Email,
-        Source::Other,
-    ];
-
-    /// A short lowercase name, used in index terms and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Survey => "survey",
-            Source::Ticket => "ticket",
-            Source::Review => "review",
-            Source::Chat => "chat",
-            Source::Social => "social",
-            Source::Email => "email",
-            Source::Other => "other",
-        }
-    }
-
-    /// The inverse of [`Source::as_str`].
-    pub fn parse(name: &str) -> Option<Source> {
-        Source::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
-    /// A stable one-byte code, used in store keys.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
-
-/// Optional customer-experience scores.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scores {
-    /// Net Promoter Score answer, 0–10.
-    pub nps: Option<u8>,
-    /// Customer satisfaction, 1–5.
-    pub csat: Option<u8>,
-    /// Customer effort score, 1–7.
-    pub ces: Option<u8>,
-}
-
-/// A verbatim as a caller submits it, before validation and tagging.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewVerbatim {
-    /// `Err(raw)` when the caller sent a value that is not a known source (the raw value is kept for the error).
-    pub source: Result<Source, i32>,
-    pub external_id: String,
-    pub text: String,
-    /// `(seconds, nanos)` since the epoch, as sent.
-    pub created_at: Option<(i64, i32)>,
-    pub customer_id: String,
-    pub account_id: String,
-    pub language: String,
-    pub metadata: BTreeMap<String, String>,
-    /// Raw scores as sent; validated into [`Scores`].
-    pub nps: Option<i32>,
-    pub csat: Option<i32>,
-    pub ces: Option<i32>,
-    /// Tags the caller already knows, or the reason they could not be read.
-    pub tags: Result<GivenTags, ValidationError>,
-}
-
-/// A stored verbatim. `seq` is its position in the store's arrival order and the root of its id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verbatim {
-    /// Not serialised: the store keeps it in the key.
-    #[serde(skip)]
-    pub seq: u64,
-    pub workspace: String,
-    pub source: Source,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    pub text: String,
-    pub created_at: Micros,
-    pub received_at: Micros,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
-    #[serde(default)]
-    pub scores: Scores,
-    #[serde(default)]
-    pub tags: Tags,
-    /// The theme it belongs to (`TH-0001`), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub theme: Option<String>,
-}
-
-impl Default for NewVerbatim {
-    fn default() -> Self {
-        NewVerbatim {
-            source: Ok(Source::Other),
-            external_id: String::new(),
-            text: String::new(),
-            created_at: None,
-            customer_id: String::new(),
-            account_id: String::new(),
-            language: String::new(),
-            metadata: BTreeMap::new(),
-            nps: None,
-            csat: None,
-            ces: None,
-            tags: Ok(GivenTags::default()),
-        }
-    }
-}
-
-impl Verbatim {
-    /// The public id: sortable by arrival, e.g. `vb_00000000002a`.
-    pub fn id(&self) -> String {
-        VerbatimId(self.seq).to_string()
-    }
-}
-
-/// The public form of a verbatim's sequence number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct VerbatimId(pub u64);
-
-impl std::fmt::Display for VerbatimId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "vb_{:012x}", self.0)
-    }
-}
-
-impl std::str::FromStr for VerbatimId {
-    type Err = ValidationError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let malformed = || ValidationError::new("id", format!("malformed verbatim id {s:?}"));
-        let hex = s.strip_prefix("vb_").ok_or_else(malformed)?;
-        if hex.len() != 12 {
-            return Err(malformed());
-        }
-        u64::from_str_radix(hex, 16)
-            .map(VerbatimId)
-            .map_err(|_| malformed())
-    }
-}
-
-/// A field that failed validation, with a lowercase message naming the rule.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    pub field: String,
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ValidationError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+use super::tags::{GivenTags, Tags};
+use super::{NewVerbatim, Scores, ValidationError, Verbatim};
+use crate::time::{Micros, DAY};
 
 /// Limits a new verbatim is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,7 +64,7 @@ impl NewVerbatim {
                     "must not be before 1970-01-01",
                 ))
             }
-            Some(t) if t > now + DAY_MICROS => {
+            Some(t) if t > now + DAY => {
                 return Err(ValidationError::new(
                     "created_at",
                     "must not be more than a day in the future",
@@ -290,49 +101,6 @@ impl NewVerbatim {
         };
         Ok((verbatim, given))
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm; integers
-/// only).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (inverse of
-/// [`days_from_civil`]).
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Formats a time as RFC 3339 in UTC: `2015-02-24T11:35:00Z`, with microseconds only when there
-/// are any (`2015-02-24T11:35:00.250000Z`).
-pub fn format_rfc3339(micros: Micros) -> String {
-    let seconds = micros.div_euclid(1_000_000);
-    let fraction = micros.rem_euclid(1_000_000);
-    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-    let clock = seconds.rem_euclid(86_400);
-    let (hour, minute, second) = (clock / 3600, clock / 60 % 60, clock % 60);
-    let fraction = if fraction == 0 {
-        String::new()
-    } else {
-        format!(".{fraction:06}")
-    };
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z")
 }
 
 /// Converts a `(seconds, nanos)` timestamp to microseconds, naming `field` when it is malformed.
@@ -466,22 +234,7 @@ fn optional_id(field: &str, value: String) -> Result<Option<String>, ValidationE
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_formats_utc_dates() {
-        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            format_rfc3339(1_424_777_700 * 1_000_000),
-            "2015-02-24T11:35:00Z"
-        );
-        assert_eq!(
-            format_rfc3339(951_782_400 * 1_000_000),
-            "2000-02-29T00:00:00Z"
-        );
-        assert_eq!(format_rfc3339(-1_000_000), "1969-12-31T23:59:59Z");
-        assert_eq!(format_rfc3339(250_000), "1970-01-01T00:00:00.250000Z");
-        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-    }
+    use crate::model::Source;
 
     const LIMITS: Limits = Limits {
         max_text_bytes: 100,
@@ -531,7 +284,7 @@ mod tests {
         );
         assert_eq!(
             field_of(NewVerbatim {
-                created_at: Some(((NOW + DAY_MICROS) / 1_000_000 + 1, 0)),
+                created_at: Some(((NOW + DAY) / 1_000_000 + 1, 0)),
                 ..new("ok")
             }),
             "created_at"
@@ -571,16 +324,6 @@ mod tests {
         assert!(new("line one\n\tline two\r\n")
             .validate("default", NOW, LIMITS)
             .is_ok());
-    }
-
-    #[test]
-    fn ids_round_trip_and_sort_by_arrival() {
-        let a = VerbatimId(9).to_string();
-        let b = VerbatimId(10).to_string();
-        assert!(a < b);
-        assert_eq!(b.parse::<VerbatimId>().unwrap(), VerbatimId(10));
-        assert!("vb_xyz".parse::<VerbatimId>().is_err());
-        assert!("00000000000a".parse::<VerbatimId>().is_err());
     }
 
     #[test]

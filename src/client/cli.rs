@@ -1,72 +1,21 @@
-//! Human-facing client commands over gRPC: import CSV or JSON Lines files, themes, one theme,
-//! search, alerts, tagging a text.
-//! Tables for people, `--json` for scripts. Nothing here touches storage directly.
-
-pub mod report;
+//! The human-facing client commands: import CSV or JSON Lines files, themes, one theme, search,
+//! alerts, tagging a text. Tables for people, `--json` for scripts.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tonic::transport::Channel;
-
-use crate::import::mapping::parse_source;
-use crate::import::{
-    ingest_client, Format, ImportError, ImportOptions, Input, Mapping, MetadataColumns,
-    ProgressStyle, ReadOptions, Score, TagDimension, TimeFormat,
+use super::import::mapping::parse_source;
+use super::import::{
+    ingest_client, Format, ImportOptions, Input, Mapping, MetadataColumns, ProgressStyle,
+    ReadOptions, Score, TagDimension, TimeFormat,
 };
+use super::report::{self, truncate};
+use super::{ClientError, ServerArgs};
 use crate::proto;
 use crate::proto::alert_service_client::AlertServiceClient;
 use crate::proto::taxonomy_service_client::TaxonomyServiceClient;
 use crate::proto::theme_service_client::ThemeServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
-use report::truncate;
-
-/// Client errors.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("cannot connect to {server}: {source}")]
-    Connect {
-        server: String,
-        source: tonic::transport::Error,
-    },
-    #[error("server answered: {0}")]
-    Status(#[from] tonic::Status),
-    #[error(transparent)]
-    Import(#[from] ImportError),
-    #[error("invalid server address {0:?} (expected e.g. http://127.0.0.1:50051)")]
-    ServerAddress(String),
-}
-
-/// Where the server is.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServerArgs {
-    /// gRPC address of a running tideline server.
-    #[arg(
-        long,
-        env = "TIDELINE_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
-    /// Workspace to address.
-    #[arg(long, env = "TIDELINE_WORKSPACE", default_value = "default")]
-    pub workspace: String,
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
-}
-
-impl ServerArgs {
-    async fn channel(&self) -> Result<Channel, ClientError> {
-        Channel::from_shared(self.server.clone())
-            .map_err(|_| ClientError::ServerAddress(self.server.clone()))?
-            .connect()
-            .await
-            .map_err(|source| ClientError::Connect {
-                server: self.server.clone(),
-                source,
-            })
-    }
-}
 
 /// `tideline import`: CSV or JSON Lines files to verbatims, streamed over `StreamVerbatims`.
 #[derive(Debug, Clone, clap::Args)]
@@ -216,11 +165,11 @@ fn parse_time_format(pattern: &str) -> Result<TimeFormat, String> {
 pub async fn import(args: &ImportArgs) -> Result<bool, ClientError> {
     let options = args.options();
     if args.dry_run {
-        let clean = crate::import::dry_run(&options, args.dry_run_rows, &mut std::io::stdout())?;
+        let clean = super::import::dry_run(&options, args.dry_run_rows, &mut std::io::stdout())?;
         return Ok(clean);
     }
     let client = ingest_client(args.server.channel().await?, args.api_key.as_deref())?;
-    let summary = crate::import::run(&options, client, &args.server.workspace).await?;
+    let summary = super::import::run(&options, client, &args.server.workspace).await?;
     if args.server.json {
         println!("{}", summary.to_json());
     } else {

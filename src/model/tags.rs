@@ -1,9 +1,7 @@
-//! The tags a verbatim carries. Every tag says what it is, how sure, why (evidence and reason),
-//! and who set it.
+//! The tags a verbatim carries, as stored and served. Every tag says what it is, how sure, why
+//! (evidence and reason), and who set it. How tags are computed is `tagging`'s business.
 
 use serde::{Deserialize, Serialize};
-
-use super::sentiment::SentimentLabel;
 
 /// Who set a tag. Client and person tags survive re-tagging; rule tags are recomputed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -79,6 +77,38 @@ pub struct Sentiment {
     pub origin: Origin,
 }
 
+/// Sentiment labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SentimentLabel {
+    Positive,
+    Neutral,
+    Negative,
+    Mixed,
+}
+
+impl SentimentLabel {
+    pub const ALL: [SentimentLabel; 4] = [
+        SentimentLabel::Positive,
+        SentimentLabel::Neutral,
+        SentimentLabel::Negative,
+        SentimentLabel::Mixed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SentimentLabel::Positive => "positive",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::Negative => "negative",
+            SentimentLabel::Mixed => "mixed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SentimentLabel> {
+        SentimentLabel::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+}
+
 /// Severity levels, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -131,7 +161,42 @@ pub struct Tags {
     pub taxonomy_version: u64,
 }
 
+/// The tag dimensions with facets, in display order (`theme` is the verbatim's theme).
+pub const TAG_DIMENSIONS: [&str; 6] = [
+    "journey_stage",
+    "driver",
+    "product_area",
+    "severity",
+    "sentiment",
+    "theme",
+];
+
 impl Tags {
+    /// The `(dimension, value)` pairs of these tags, and of the verbatim's theme when given: what
+    /// search facets count and theme tag mixes sum.
+    pub fn facets<'a>(&'a self, theme: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+        let mut facets = Vec::new();
+        if let Some(theme) = theme {
+            facets.push(("theme", theme));
+        }
+        if let Some(t) = &self.journey_stage {
+            facets.push(("journey_stage", t.value.as_str()));
+        }
+        if let Some(t) = &self.driver {
+            facets.push(("driver", t.value.as_str()));
+        }
+        for t in &self.product_areas {
+            facets.push(("product_area", t.value.as_str()));
+        }
+        if let Some(t) = &self.severity {
+            facets.push(("severity", t.value.as_str()));
+        }
+        if let Some(s) = &self.sentiment {
+            facets.push(("sentiment", s.label.as_str()));
+        }
+        facets
+    }
+
     /// The severity level, if tagged.
     pub fn severity_level(&self) -> Option<Severity> {
         self.severity

@@ -6,8 +6,8 @@
 //! - `idempotency`: `{workspace}\0{source code}{external_id}` → `seq` (u64 be)
 //! - `changes`: `{seq:u64 be}` → JSON [`Change`]; trimmed once the index has committed past it
 //! - `taxonomies`: `{workspace}\0` → JSON [`StoredTaxonomy`]
-//! - `docs`: `{workspace}\0{kind}\0{name}` → JSON (themes, theme models, counters, alerts,
-//!   webhooks, deliveries)
+//! - `docs`: `{workspace}\0{kind}\0{name}` → JSON: every [`DocKind`] (themes, theme models,
+//!   counters, alerts, rules, webhooks, deliveries, events), each with one writer
 //! - `outbox`: `{due:u64 be}{workspace}\0{delivery}` → empty: webhook deliveries waiting for their
 //!   next attempt, in due order. Written in the same transaction as the documents they belong to.
 //! - `meta`: `schema_version`, `last_seq`
@@ -15,13 +15,21 @@
 //! Writes are serialised by one lock so sequence numbers commit in order, which is what lets the
 //! index follow the change log with a single watermark. A write is durable only after [`Store::flush`].
 
+mod docs;
+mod keys;
+
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 use tokio::sync::watch;
 
+pub use self::docs::{DocBatch, DocKind, OutboxEntry};
+use self::keys::{
+    corrupt, decode_change, decode_record, decode_u64, encode_change, encode_record,
+    idempotency_key, tx_error, verbatim_key, workspace_prefix,
+};
 use crate::model::{Source, Verbatim};
 
 /// The on-disk layout version this code reads and writes.
@@ -308,93 +316,6 @@ impl Store {
         Ok(())
     }
 
-    /// A workspace-scoped document of some `kind` (e.g. themes), by name.
-    pub fn doc<T: serde::de::DeserializeOwned>(
-        &self,
-        workspace: &str,
-        kind: &str,
-        name: &str,
-    ) -> StoreResult<Option<T>> {
-        let key = doc_key(workspace, kind, name);
-        self.docs
-            .get(&key)?
-            .map(|raw| serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e)))
-            .transpose()
-    }
-
-    /// All documents of a kind in a workspace, in name order.
-    pub fn docs<T: serde::de::DeserializeOwned>(
-        &self,
-        workspace: &str,
-        kind: &str,
-    ) -> StoreResult<Vec<T>> {
-        self.docs
-            .scan_prefix(doc_key(workspace, kind, ""))
-            .map(|entry| {
-                let (key, raw) = entry?;
-                serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))
-            })
-            .collect()
-    }
-
-    /// Writes workspace-scoped documents of one kind in one batch. Not durable until [`Store::flush`].
-    pub fn put_docs<T: Serialize>(
-        &self,
-        workspace: &str,
-        kind: &str,
-        docs: &[(String, T)],
-    ) -> StoreResult<()> {
-        let mut batch = sled::Batch::default();
-        for (name, doc) in docs {
-            let value = serde_json::to_vec(doc).expect("documents serialise");
-            batch.insert(doc_key(workspace, kind, name), value);
-        }
-        self.docs.apply_batch(batch)?;
-        Ok(())
-    }
-
-    /// Applies a batch of document writes and outbox changes in one transaction: all or nothing.
-    /// Not durable until [`Store::flush`].
-    pub fn commit(&self, batch: DocBatch) -> StoreResult<()> {
-        (&self.docs, &self.outbox)
-            .transaction(|(docs, outbox)| {
-                for (key, value) in &batch.docs {
-                    match value {
-                        Some(value) => docs.insert(key.as_slice(), value.as_slice())?,
-                        None => docs.remove(key.as_slice())?,
-                    };
-                }
-                for (key, add) in &batch.outbox {
-                    if *add {
-                        outbox.insert(key.as_slice(), &[])?;
-                    } else {
-                        outbox.remove(key.as_slice())?;
-                    }
-                }
-                Ok(())
-            })
-            .map_err(tx_error)
-    }
-
-    /// Outbox entries due at or before `now`, earliest first, at most `limit`.
-    pub fn outbox_due(&self, now: u64, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
-        let end = now.saturating_add(1).to_be_bytes();
-        self.outbox
-            .range(..end.as_slice())
-            .keys()
-            .take(limit)
-            .map(|key| OutboxEntry::decode(&key?))
-            .collect()
-    }
-
-    /// When the earliest outbox entry is due.
-    pub fn outbox_next_due(&self) -> StoreResult<Option<u64>> {
-        match self.outbox.first()? {
-            Some((key, _)) => Ok(Some(OutboxEntry::decode(&key)?.due)),
-            None => Ok(None),
-        }
-    }
-
     /// Makes every write so far durable, then publishes the new durable sequence to followers.
     pub async fn flush(&self) -> StoreResult<()> {
         let upto = self.last_seq();
@@ -449,7 +370,7 @@ impl Store {
             .map(|entry| {
                 let (key, raw) = entry?;
                 let seq = decode_u64(&key, &key)?;
-                let change = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
+                let change = decode_change(&key, &raw)?;
                 Ok((seq, change))
             })
             .collect()
@@ -463,6 +384,17 @@ impl Store {
         }
         self.changes.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// Every verbatim of a workspace, in arrival order.
+    pub fn workspace_verbatims(&self, workspace: &str) -> StoreResult<Vec<Verbatim>> {
+        self.verbatims
+            .scan_prefix(workspace_prefix(workspace))
+            .map(|entry| {
+                let (key, raw) = entry?;
+                decode_record(&key, &raw)
+            })
+            .collect()
     }
 
     /// Every stored verbatim of every workspace, in key order.
@@ -502,175 +434,9 @@ impl Store {
     }
 }
 
-/// A webhook delivery waiting in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxEntry {
-    /// When its next attempt is due, in microseconds since the epoch.
-    pub due: u64,
-    pub workspace: String,
-    /// The delivery document's name.
-    pub delivery: String,
-}
-
-impl OutboxEntry {
-    fn key(&self) -> Vec<u8> {
-        let mut key = self.due.to_be_bytes().to_vec();
-        key.extend_from_slice(&workspace_prefix(&self.workspace));
-        key.extend_from_slice(self.delivery.as_bytes());
-        key
-    }
-
-    fn decode(key: &[u8]) -> StoreResult<OutboxEntry> {
-        let due = decode_u64(key, key.get(..8).ok_or_else(|| corrupt(key, "short key"))?)?;
-        let rest = &key[8..];
-        let end = rest
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or_else(|| corrupt(key, "no workspace separator"))?;
-        Ok(OutboxEntry {
-            due,
-            workspace: String::from_utf8_lossy(&rest[..end]).into_owned(),
-            delivery: String::from_utf8_lossy(&rest[end + 1..]).into_owned(),
-        })
-    }
-}
-
-/// Document writes and outbox changes that [`Store::commit`] applies together.
-#[derive(Debug, Default)]
-pub struct DocBatch {
-    docs: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    outbox: Vec<(Vec<u8>, bool)>,
-}
-
-impl DocBatch {
-    /// Writes (or replaces) a document.
-    pub fn put<T: Serialize>(&mut self, workspace: &str, kind: &str, name: &str, doc: &T) {
-        let value = serde_json::to_vec(doc).expect("documents serialise");
-        self.docs
-            .push((doc_key(workspace, kind, name), Some(value)));
-    }
-
-    /// Removes a document.
-    pub fn remove(&mut self, workspace: &str, kind: &str, name: &str) {
-        self.docs.push((doc_key(workspace, kind, name), None));
-    }
-
-    /// Puts a delivery in the outbox.
-    pub fn schedule(&mut self, entry: &OutboxEntry) {
-        self.outbox.push((entry.key(), true));
-    }
-
-    /// Takes a delivery out of the outbox.
-    pub fn unschedule(&mut self, entry: &OutboxEntry) {
-        self.outbox.push((entry.key(), false));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.docs.is_empty() && self.outbox.is_empty()
-    }
-}
-
-fn workspace_prefix(workspace: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(workspace.len() + 9);
-    key.extend_from_slice(workspace.as_bytes());
-    key.push(0);
-    key
-}
-
-fn doc_key(workspace: &str, kind: &str, name: &str) -> Vec<u8> {
-    let mut key = workspace_prefix(workspace);
-    key.extend_from_slice(kind.as_bytes());
-    key.push(0);
-    key.extend_from_slice(name.as_bytes());
-    key
-}
-
-fn verbatim_key(workspace: &str, seq: u64) -> Vec<u8> {
-    let mut key = workspace_prefix(workspace);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-fn idempotency_key(workspace: &str, source: Source, external_id: &str) -> Vec<u8> {
-    let mut key = workspace_prefix(workspace);
-    key.push(source.code());
-    key.extend_from_slice(external_id.as_bytes());
-    key
-}
-
-/// The record as stored: everything but `seq`, which is the key.
-fn encode_record(verbatim: &Verbatim) -> Vec<u8> {
-    serde_json::to_vec(verbatim).expect("a verbatim always serialises")
-}
-
-fn decode_record(key: &[u8], raw: &[u8]) -> StoreResult<Verbatim> {
-    let mut record: Verbatim = serde_json::from_slice(raw).map_err(|e| corrupt(key, e))?;
-    let seq_bytes = key
-        .get(key.len().saturating_sub(8)..)
-        .ok_or_else(|| corrupt(key, "short key"))?;
-    record.seq = decode_u64(key, seq_bytes)?;
-    Ok(record)
-}
-
-fn encode_change(change: &Change) -> Vec<u8> {
-    serde_json::to_vec(change).expect("a change always serialises")
-}
-
-fn decode_u64(key: &[u8], raw: &[u8]) -> StoreResult<u64> {
-    let bytes: [u8; 8] = raw
-        .try_into()
-        .map_err(|_| corrupt(key, "expected 8 bytes"))?;
-    Ok(u64::from_be_bytes(bytes))
-}
-
-fn corrupt(key: &[u8], message: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).into_owned(),
-        message: message.to_string(),
-    }
-}
-
-fn tx_error(err: TransactionError<StoreError>) -> StoreError {
-    match err {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Sled(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn doc_batches_commit_together_and_the_outbox_comes_out_in_due_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let entry = |due: u64, name: &str| OutboxEntry {
-            due,
-            workspace: "ws".into(),
-            delivery: name.into(),
-        };
-        let mut batch = DocBatch::default();
-        batch.put("ws", "alert", "AL-1", &"first");
-        batch.schedule(&entry(30, "late"));
-        batch.schedule(&entry(10, "early"));
-        store.commit(batch).unwrap();
-        assert_eq!(
-            store.doc::<String>("ws", "alert", "AL-1").unwrap().unwrap(),
-            "first"
-        );
-        assert_eq!(store.outbox_next_due().unwrap(), Some(10));
-        assert_eq!(store.outbox_due(20, 10).unwrap(), vec![entry(10, "early")]);
-        let mut batch = DocBatch::default();
-        batch.unschedule(&entry(10, "early"));
-        batch.remove("ws", "alert", "AL-1");
-        store.commit(batch).unwrap();
-        assert_eq!(store.doc::<String>("ws", "alert", "AL-1").unwrap(), None);
-        assert_eq!(
-            store.outbox_due(u64::MAX - 1, 10).unwrap(),
-            vec![entry(30, "late")]
-        );
-    }
 
     fn verbatim(text: &str, external_id: Option<&str>) -> Verbatim {
         Verbatim {

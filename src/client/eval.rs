@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::tagging::sentiment::{self, SentimentLabel};
+use pathfinding::prelude::{kuhn_munkres, Matrix};
+
+use crate::model::tags::SentimentLabel;
+use crate::tagging::sentiment;
 use crate::text::tokenize;
 
 /// Evaluation errors.
@@ -291,7 +294,7 @@ pub fn ari(gold: &[usize], predicted: &[usize]) -> f64 {
     }
 }
 
-/// Accuracy under the best one-to-one matching of predicted to gold clusters (Hungarian).
+/// Accuracy under the best one-to-one matching of predicted to gold clusters (Kuhn–Munkres).
 pub fn matched_accuracy(gold: &[usize], predicted: &[usize]) -> f64 {
     let gold_ids: Vec<usize> = {
         let mut v = gold.to_vec();
@@ -312,78 +315,35 @@ pub fn matched_accuracy(gold: &[usize], predicted: &[usize]) -> f64 {
         let j = gold_ids.binary_search(a).expect("present");
         counts[i][j] += 1;
     }
-    let max = counts.iter().flatten().copied().max().unwrap_or(0);
-    let cost: Vec<Vec<i64>> = counts
-        .iter()
-        .map(|r| r.iter().map(|&c| max - c).collect())
-        .collect();
-    let assignment = hungarian(&cost);
-    let matched: i64 = assignment
-        .iter()
-        .enumerate()
-        .map(|(i, &j)| counts[i][j])
-        .sum();
+    let (matched, _) = kuhn_munkres(&Matrix::from_rows(counts).expect("a square matrix"));
     matched as f64 / gold.len().max(1) as f64
 }
 
-/// Minimum-cost perfect matching of a square matrix (Kuhn–Munkres, O(n³)); row i → column.
-fn hungarian(cost: &[Vec<i64>]) -> Vec<usize> {
-    let n = cost.len();
-    let inf = i64::MAX / 4;
-    let (mut u, mut v) = (vec![0i64; n + 1], vec![0i64; n + 1]);
-    let (mut p, mut way) = (vec![0usize; n + 1], vec![0usize; n + 1]);
-    for i in 1..=n {
-        p[0] = i;
-        let mut j0 = 0;
-        let mut minv = vec![inf; n + 1];
-        let mut used = vec![false; n + 1];
-        loop {
-            used[j0] = true;
-            let i0 = p[j0];
-            let mut delta = inf;
-            let mut j1 = 0;
-            for j in 1..=n {
-                if !used[j] {
-                    let cur = cost[i0 - 1][j - 1] - u[i0] - v[j];
-                    if cur < minv[j] {
-                        minv[j] = cur;
-                        way[j] = j0;
-                    }
-                    if minv[j] < delta {
-                        delta = minv[j];
-                        j1 = j;
-                    }
-                }
-            }
-            for j in 0..=n {
-                if used[j] {
-                    u[p[j]] += delta;
-                    v[j] -= delta;
-                } else {
-                    minv[j] -= delta;
-                }
-            }
-            j0 = j1;
-            if p[j0] == 0 {
-                break;
-            }
-        }
-        loop {
-            let j1 = way[j0];
-            p[j0] = p[j1];
-            j0 = j1;
-            if j0 == 0 {
-                break;
-            }
-        }
-    }
-    let mut assignment = vec![0; n];
-    for j in 1..=n {
-        if p[j] > 0 {
-            assignment[p[j] - 1] = j - 1;
-        }
-    }
-    assignment
+/// The sentiment evaluation as printed: the confusion report and the throughput.
+pub fn sentiment_report(file: &Path, result: &SentimentEval) -> String {
+    format!(
+        "sentiment on {}\n{}\n{:.0} texts/s ({:.3} s)\n",
+        file.display(),
+        result.confusion.report(&result.gold_labels),
+        result.confusion.total() as f64 / result.seconds,
+        result.seconds
+    )
+}
+
+/// The clustering evaluation as printed, on one line.
+pub fn cluster_report(file: &Path, k: Option<usize>, e: &ClusterEval) -> String {
+    format!(
+        "clusters on {} (k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} elapsed {:.2} s",
+        file.display(),
+        k.map_or("auto".to_string(), |k| k.to_string()),
+        e.rows,
+        e.themes,
+        e.nmi,
+        e.ari,
+        e.accuracy,
+        e.coverage,
+        e.seconds
+    )
 }
 
 /// The clustering evaluation's outcome.

@@ -1,5 +1,6 @@
-//! Theme refreshes, live assignment, and theme edits for one workspace at a time. Blocking
-//! functions: the engine runs them on blocking threads.
+//! The theme service: refreshes, live assignment, theme edits and merges, and each theme's trend,
+//! one workspace at a time. It is the only writer of theme documents and of verbatims' theme
+//! assignments. Blocking: the engine runs it on blocking threads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -7,21 +8,20 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::now_micros;
+use super::detect::{detect, LiveModel, PreviousTheme, ThemeDoc};
+use super::record::{theme_id, Theme, ThemeStatus};
+use super::ThemeParams;
 use crate::error::{Error, Result};
-use crate::model::Verbatim;
-use crate::store::Store;
+use crate::model::{ValidationError, Verbatim};
+use crate::store::{DocKind, Store};
 use crate::tagging::taxonomy::{Dimension, Taxonomy};
 use crate::text::StemLanguage;
-use crate::themes::detect::{detect, LiveModel, PreviousTheme, ThemeDoc};
-use crate::themes::record::{theme_id, Theme, ThemeStatus};
-use crate::themes::ThemeParams;
+use crate::time::{Granularity, Micros};
+use crate::trends::{Bucket, FrequencyClass};
 
-/// Store document kinds.
-pub(crate) const THEMES: &str = "theme";
-const MODEL: &str = "theme_model";
+/// The live model's and the theme counter's document names.
 const MODEL_NAME: &str = "current";
-const COUNTER: &str = "theme_counter";
+const COUNTER_NAME: &str = "next";
 /// Verbatims read or rewritten per store call.
 const CHUNK: usize = 1000;
 
@@ -83,22 +83,33 @@ impl RefreshPhase {
     }
 }
 
-/// Per-workspace theme state: the cached live model, the refresh lock and its progress.
-#[derive(Default)]
-pub struct ThemeState {
+/// Themes over the store, with per-workspace state: the cached live model, the refresh lock
+/// and its progress.
+pub struct Themes {
+    store: Arc<Store>,
     models: RwLock<HashMap<String, Option<Arc<ReadyModel>>>>,
     refreshing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     phases: Mutex<HashMap<String, RefreshPhase>>,
 }
 
-impl ThemeState {
+impl Themes {
+    pub fn new(store: Arc<Store>) -> Themes {
+        Themes {
+            store,
+            models: RwLock::default(),
+            refreshing: Mutex::default(),
+            phases: Mutex::default(),
+        }
+    }
+
     /// The live model of a workspace (none before its first refresh).
-    pub fn model(&self, store: &Store, workspace: &str) -> Result<Option<Arc<ReadyModel>>> {
+    pub fn model(&self, workspace: &str) -> Result<Option<Arc<ReadyModel>>> {
         if let Some(model) = self.models.read().expect("model lock").get(workspace) {
             return Ok(model.clone());
         }
-        let model = store
-            .doc::<StoredModel>(workspace, MODEL, MODEL_NAME)?
+        let model = self
+            .store
+            .doc::<StoredModel>(workspace, DocKind::ThemeModel, MODEL_NAME)?
             .map(|stored| {
                 Arc::new(ReadyModel {
                     index: stored.model.index(),
@@ -142,7 +153,6 @@ impl ThemeState {
     /// verbatim's theme. One refresh per workspace at a time (a second waits).
     pub fn refresh(
         &self,
-        store: &Store,
         taxonomy: &Taxonomy,
         workspace: &str,
         params: &ThemeParams,
@@ -150,21 +160,21 @@ impl ThemeState {
         let lock = self.refresh_lock(workspace);
         let _guard = lock.lock().expect("refresh lock");
         self.set_phase(workspace, RefreshPhase::Loading);
-        let result = self.refresh_locked(store, taxonomy, workspace, params);
+        let result = self.refresh_locked(taxonomy, workspace, params);
         self.set_phase(workspace, RefreshPhase::Idle);
         result
     }
 
     fn refresh_locked(
         &self,
-        store: &Store,
         taxonomy: &Taxonomy,
         workspace: &str,
         params: &ThemeParams,
     ) -> Result<RefreshSummary> {
+        let store = &self.store;
         let started = Instant::now();
-        let now = now_micros();
-        let verbatims = load_all(store, workspace)?;
+        let now = crate::time::now();
+        let verbatims = store.workspace_verbatims(workspace)?;
         self.set_phase(workspace, RefreshPhase::Clustering);
         let docs: Vec<ThemeDoc> = verbatims
             .iter()
@@ -174,7 +184,7 @@ impl ThemeState {
             })
             .collect();
         let mut existing: BTreeMap<String, Theme> = store
-            .docs::<Theme>(workspace, THEMES)?
+            .docs::<Theme>(workspace, DocKind::Theme)?
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect();
@@ -189,7 +199,9 @@ impl ThemeState {
         let detection = detect(&docs, &previous, params);
 
         self.set_phase(workspace, RefreshPhase::Writing);
-        let mut counter: u64 = store.doc(workspace, COUNTER, "next")?.unwrap_or(1);
+        let mut counter: u64 = store
+            .doc(workspace, DocKind::ThemeCounter, COUNTER_NAME)?
+            .unwrap_or(1);
         let mut summary = RefreshSummary {
             verbatims: verbatims.len(),
             coverage: detection.coverage(),
@@ -281,13 +293,21 @@ impl ThemeState {
         summary.themes = ids.len();
 
         let docs_out: Vec<(String, Theme)> = existing.into_iter().collect();
-        store.put_docs(workspace, THEMES, &docs_out)?;
-        store.put_docs(workspace, COUNTER, &[("next".to_string(), counter)])?;
+        store.put_docs(workspace, DocKind::Theme, &docs_out)?;
+        store.put_docs(
+            workspace,
+            DocKind::ThemeCounter,
+            &[(COUNTER_NAME.to_string(), counter)],
+        )?;
         let stored = StoredModel {
             model: detection.model,
             theme_ids: ids.clone(),
         };
-        store.put_docs(workspace, MODEL, &[(MODEL_NAME.to_string(), &stored)])?;
+        store.put_docs(
+            workspace,
+            DocKind::ThemeModel,
+            &[(MODEL_NAME.to_string(), &stored)],
+        )?;
 
         // Write each verbatim's theme where it changed.
         let wanted: HashMap<u64, Option<String>> = verbatims
@@ -332,80 +352,168 @@ impl ThemeState {
     }
 }
 
-/// A theme's buckets with the workspace's total per bucket, every bucket from the first to the
-/// last verbatim of the workspace.
-pub fn theme_trend(
-    store: &Store,
-    workspace: &str,
-    id: &str,
-    granularity: crate::trends::Granularity,
-) -> Result<Vec<(crate::model::Micros, crate::trends::Bucket, u64)>> {
-    get_theme(store, workspace, id)?;
-    trend(store, workspace, granularity, |v| {
-        v.theme.as_deref() == Some(id)
-    })
+/// A theme's class and velocity at a live alert evaluation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeasuredClass {
+    pub class: FrequencyClass,
+    pub velocity: f64,
 }
 
-/// Buckets of the verbatims `selected` picks, with the workspace's total per bucket, every
-/// bucket from the first to the last verbatim of the workspace.
-pub fn trend(
-    store: &Store,
-    workspace: &str,
-    granularity: crate::trends::Granularity,
-    selected: impl Fn(&Verbatim) -> bool,
-) -> Result<Vec<(crate::model::Micros, crate::trends::Bucket, u64)>> {
-    use crate::trends::{bucket_start, series, Point};
-    let verbatims = load_all(store, workspace)?;
-    fn point(v: &Verbatim) -> Point<'_> {
-        Point {
-            created_at: v.created_at,
-            sentiment: v.tags.sentiment.as_ref().map_or(0.0, |s| s.score),
-            severity: v.tags.severity.as_ref().map(|s| s.value.as_str()),
-            customer: v.customer_id.as_deref(),
+impl Themes {
+    /// Reads one theme.
+    pub fn get(&self, workspace: &str, id: &str) -> Result<Theme> {
+        self.store
+            .doc(workspace, DocKind::Theme, id)?
+            .ok_or_else(|| Error::not_found(format!("theme {id}")))
+    }
+
+    /// One theme with its representative verbatims (those still stored).
+    pub fn with_quotes(&self, workspace: &str, id: &str) -> Result<(Theme, Vec<Verbatim>)> {
+        let theme = self.get(workspace, id)?;
+        let mut quotes = Vec::with_capacity(theme.quotes.len());
+        for &seq in &theme.quotes {
+            quotes.extend(self.store.get(workspace, seq)?);
         }
+        Ok((theme, quotes))
     }
-    let totals = series(verbatims.iter().map(point), granularity);
-    let picked = series(
-        verbatims.iter().filter(|v| selected(v)).map(point),
-        granularity,
-    );
-    let (Some(&first), Some(&last)) = (totals.keys().next(), totals.keys().next_back()) else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    let mut at = first;
-    while at <= last {
-        let total = totals.get(&at).map_or(0, |b| b.count);
-        out.push((at, picked.get(&at).cloned().unwrap_or_default(), total));
-        // The next bucket: step past this one (weeks and days have fixed lengths in UTC).
-        at = bucket_start(at + step(granularity), granularity);
-    }
-    Ok(out)
-}
 
-fn step(granularity: crate::trends::Granularity) -> crate::model::Micros {
-    match granularity {
-        crate::trends::Granularity::Hour => 3_600 * 1_000_000,
-        crate::trends::Granularity::Day => 86_400 * 1_000_000,
-        crate::trends::Granularity::Week => 7 * 86_400 * 1_000_000,
+    /// Every theme of a workspace (all statuses), in id order.
+    pub fn list(&self, workspace: &str) -> Result<Vec<Theme>> {
+        Ok(self.store.docs(workspace, DocKind::Theme)?)
     }
-}
 
-/// Every verbatim of a workspace, in arrival order.
-pub(crate) fn load_all(store: &Store, workspace: &str) -> Result<Vec<Verbatim>> {
-    let mut all = Vec::new();
-    let mut after = 0;
-    loop {
-        let seqs = store.workspace_seqs(workspace, after, CHUNK)?;
-        let Some(&last) = seqs.last() else { break };
-        for seq in seqs {
-            if let Some(v) = store.get(workspace, seq)? {
-                all.push(v);
+    /// The workspace's active themes.
+    pub fn active(&self, workspace: &str) -> Result<Vec<Theme>> {
+        let mut themes = self.list(workspace)?;
+        themes.retain(|t| t.status == ThemeStatus::Active);
+        Ok(themes)
+    }
+
+    /// Renames (and pins the label of) a theme, and/or sets (and pins) its owner. Durable on
+    /// return.
+    pub fn update(
+        &self,
+        workspace: &str,
+        id: &str,
+        label: Option<String>,
+        owner: Option<String>,
+    ) -> Result<Theme> {
+        let mut theme = self.get(workspace, id)?;
+        if let Some(label) = label {
+            theme.label = label;
+            theme.label_pinned = true;
+            theme.history.push("label set by a person".into());
+        }
+        if let Some(owner) = owner {
+            theme.owner = owner;
+            theme.owner_pinned = true;
+        }
+        self.store
+            .put_docs(workspace, DocKind::Theme, &[(id.to_string(), &theme)])?;
+        self.store.flush_blocking()?;
+        Ok(theme)
+    }
+
+    /// Records the class and velocity a live alert evaluation measured for each theme. Durable
+    /// on return.
+    pub fn record_standings(
+        &self,
+        workspace: &str,
+        standings: &HashMap<String, MeasuredClass>,
+    ) -> Result<()> {
+        let lock = self.refresh_lock(workspace);
+        let _guard = lock.lock().expect("refresh lock");
+        let mut changed = Vec::new();
+        for mut theme in self.active(workspace)? {
+            if let Some(standing) = standings.get(&theme.id) {
+                theme.frequency_class = Some(standing.class);
+                theme.velocity = standing.velocity;
+                changed.push((theme.id.clone(), theme));
             }
         }
-        after = last;
+        self.store.put_docs(workspace, DocKind::Theme, &changed)?;
+        self.store.flush_blocking()?;
+        Ok(())
     }
-    Ok(all)
+
+    /// A theme's buckets with the workspace's total per bucket, every bucket from the first to
+    /// the last verbatim of the workspace.
+    pub fn trend(
+        &self,
+        workspace: &str,
+        id: &str,
+        granularity: Granularity,
+    ) -> Result<Vec<(Micros, Bucket, u64)>> {
+        self.get(workspace, id)?;
+        let verbatims = self.store.workspace_verbatims(workspace)?;
+        Ok(crate::trends::trend(&verbatims, granularity, |v| {
+            v.theme.as_deref() == Some(id)
+        }))
+    }
+
+    /// Merges `sources` into `into`: their verbatims move to `into`, they become Merged, and
+    /// live assignment sends their new verbatims to `into`. Durable on return.
+    pub fn merge(&self, workspace: &str, sources: &[String], into: &str) -> Result<Theme> {
+        if sources.iter().any(|s| s == into) {
+            return Err(
+                ValidationError::new("theme_ids", "must not contain the target theme").into(),
+            );
+        }
+        let store = &self.store;
+        let lock = self.refresh_lock(workspace);
+        let _guard = lock.lock().expect("refresh lock");
+        let mut target = self.get(workspace, into)?;
+        let mut changed = Vec::new();
+        for source in sources {
+            let mut theme = self.get(workspace, source)?;
+            theme.status = ThemeStatus::Merged;
+            theme.merged_into = Some(into.to_string());
+            theme
+                .history
+                .push(format!("merged into {into} by a person"));
+            target.volume += theme.volume;
+            target.history.push(format!("absorbed {source}"));
+            theme.volume = 0;
+            changed.push((source.clone(), theme));
+        }
+        let verbatims = store.workspace_verbatims(workspace)?;
+        let moving: Vec<u64> = verbatims
+            .iter()
+            .filter(|v| v.theme.as_ref().is_some_and(|t| sources.contains(t)))
+            .map(|v| v.seq)
+            .collect();
+        for chunk in moving.chunks(CHUNK) {
+            store.update(workspace, chunk, |v| {
+                v.theme = Some(into.to_string());
+                true
+            })?;
+        }
+        changed.push((into.to_string(), target.clone()));
+        store.put_docs(workspace, DocKind::Theme, &changed)?;
+        if let Some(mut stored) =
+            store.doc::<StoredModel>(workspace, DocKind::ThemeModel, MODEL_NAME)?
+        {
+            for id in stored.theme_ids.iter_mut() {
+                if sources.contains(id) {
+                    *id = into.to_string();
+                }
+            }
+            store.put_docs(
+                workspace,
+                DocKind::ThemeModel,
+                &[(MODEL_NAME.to_string(), &stored)],
+            )?;
+            self.models.write().expect("model lock").insert(
+                workspace.to_string(),
+                Some(Arc::new(ReadyModel {
+                    index: stored.model.index(),
+                    stored,
+                })),
+            );
+        }
+        store.flush_blocking()?;
+        Ok(target)
+    }
 }
 
 fn average_sentiment(members: &[&Verbatim]) -> f32 {
@@ -419,7 +527,7 @@ fn average_sentiment(members: &[&Verbatim]) -> f32 {
 fn tag_mix(members: &[&Verbatim]) -> BTreeMap<String, BTreeMap<String, u64>> {
     let mut mix: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for v in members {
-        for (dimension, value) in crate::index::tag_facets(&v.tags, None) {
+        for (dimension, value) in v.tags.facets(None) {
             *mix.entry(dimension.to_string())
                 .or_default()
                 .entry(value.to_string())
@@ -431,113 +539,8 @@ fn tag_mix(members: &[&Verbatim]) -> BTreeMap<String, BTreeMap<String, u64>> {
 
 /// The owner of the most common primary product area among the members.
 fn owner_of(taxonomy: &Taxonomy, members: &[&Verbatim]) -> String {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for v in members {
-        if let Some(area) = v.tags.product_areas.first() {
-            *counts.entry(area.value.as_str()).or_default() += 1;
-        }
-    }
-    counts
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-        .and_then(|(area, _)| taxonomy.category(Dimension::ProductArea, area))
+    crate::tagging::most_common_area(members.iter().copied())
+        .and_then(|area| taxonomy.category(Dimension::ProductArea, area))
         .map(|c| c.owner.clone())
         .unwrap_or_default()
-}
-
-/// Reads one theme.
-pub fn get_theme(store: &Store, workspace: &str, id: &str) -> Result<Theme> {
-    store
-        .doc(workspace, THEMES, id)?
-        .ok_or_else(|| Error::NotFound {
-            what: format!("theme {id}"),
-        })
-}
-
-/// All themes of a workspace.
-pub fn list_themes(store: &Store, workspace: &str) -> Result<Vec<Theme>> {
-    Ok(store.docs(workspace, THEMES)?)
-}
-
-/// Renames (and pins the label of) a theme, and/or sets its owner.
-pub fn update_theme(
-    store: &Store,
-    workspace: &str,
-    id: &str,
-    label: Option<String>,
-    owner: Option<String>,
-) -> Result<Theme> {
-    let mut theme = get_theme(store, workspace, id)?;
-    if let Some(label) = label {
-        theme.label = label;
-        theme.label_pinned = true;
-        theme.history.push("label set by a person".into());
-    }
-    if let Some(owner) = owner {
-        theme.owner = owner;
-        theme.owner_pinned = true;
-    }
-    store.put_docs(workspace, THEMES, &[(id.to_string(), &theme)])?;
-    store.flush_blocking()?;
-    Ok(theme)
-}
-
-impl ThemeState {
-    /// Merges `sources` into `into`: their verbatims move to `into`, they become Merged.
-    pub fn merge(
-        &self,
-        store: &Store,
-        workspace: &str,
-        sources: &[String],
-        into: &str,
-    ) -> Result<Theme> {
-        let lock = self.refresh_lock(workspace);
-        let _guard = lock.lock().expect("refresh lock");
-        let mut target = get_theme(store, workspace, into)?;
-        let mut changed = Vec::new();
-        for source in sources {
-            let mut theme = get_theme(store, workspace, source)?;
-            theme.status = ThemeStatus::Merged;
-            theme.merged_into = Some(into.to_string());
-            theme
-                .history
-                .push(format!("merged into {into} by a person"));
-            target.volume += theme.volume;
-            target.history.push(format!("absorbed {source}"));
-            theme.volume = 0;
-            changed.push((source.clone(), theme));
-        }
-        let verbatims = load_all(store, workspace)?;
-        let moving: Vec<u64> = verbatims
-            .iter()
-            .filter(|v| v.theme.as_ref().is_some_and(|t| sources.contains(t)))
-            .map(|v| v.seq)
-            .collect();
-        for chunk in moving.chunks(CHUNK) {
-            store.update(workspace, chunk, |v| {
-                v.theme = Some(into.to_string());
-                true
-            })?;
-        }
-        changed.push((into.to_string(), target.clone()));
-        store.put_docs(workspace, THEMES, &changed)?;
-        // Live assignment sends the merged themes' new verbatims to the target too.
-        if let Some(mut stored) = store.doc::<StoredModel>(workspace, MODEL, MODEL_NAME)? {
-            for id in stored.theme_ids.iter_mut() {
-                if sources.contains(id) {
-                    *id = into.to_string();
-                }
-            }
-            store.put_docs(workspace, MODEL, &[(MODEL_NAME.to_string(), &stored)])?;
-            self.models.write().expect("model lock").insert(
-                workspace.to_string(),
-                Some(Arc::new(ReadyModel {
-                    index: stored.model.index(),
-                    stored,
-                })),
-            );
-        }
-        store.flush_blocking()?;
-        Ok(target)
-    }
 }

@@ -48,7 +48,7 @@ fn single_line(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::{Format, Input, Mapping, ProgressStyle, ReadOptions};
+    use crate::client::import::{Format, Input, Mapping, ProgressStyle, ReadOptions};
 
     #[test]
     fn dry_run_shows_fields_and_refusals_of_the_first_rows_only() {

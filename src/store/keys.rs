@@ -1,0 +1,78 @@
+//! Key layout and value encoding of every tree: workspace prefixes, big-endian sequence numbers,
+//! JSON values, and the errors a malformed key or value becomes.
+
+use sled::transaction::TransactionError;
+
+use super::{Change, DocKind, StoreError, StoreResult};
+use crate::model::{Source, Verbatim};
+
+pub(super) fn workspace_prefix(workspace: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(workspace.len() + 9);
+    key.extend_from_slice(workspace.as_bytes());
+    key.push(0);
+    key
+}
+
+pub(super) fn doc_key(workspace: &str, kind: DocKind, name: &str) -> Vec<u8> {
+    let mut key = workspace_prefix(workspace);
+    key.extend_from_slice(kind.name().as_bytes());
+    key.push(0);
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+pub(super) fn verbatim_key(workspace: &str, seq: u64) -> Vec<u8> {
+    let mut key = workspace_prefix(workspace);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub(super) fn idempotency_key(workspace: &str, source: Source, external_id: &str) -> Vec<u8> {
+    let mut key = workspace_prefix(workspace);
+    key.push(source.code());
+    key.extend_from_slice(external_id.as_bytes());
+    key
+}
+
+/// The record as stored: everything but `seq`, which is the key.
+pub(super) fn encode_record(verbatim: &Verbatim) -> Vec<u8> {
+    serde_json::to_vec(verbatim).expect("a verbatim always serialises")
+}
+
+pub(super) fn decode_record(key: &[u8], raw: &[u8]) -> StoreResult<Verbatim> {
+    let mut record: Verbatim = serde_json::from_slice(raw).map_err(|e| corrupt(key, e))?;
+    let seq_bytes = key
+        .get(key.len().saturating_sub(8)..)
+        .ok_or_else(|| corrupt(key, "short key"))?;
+    record.seq = decode_u64(key, seq_bytes)?;
+    Ok(record)
+}
+
+pub(super) fn encode_change(change: &Change) -> Vec<u8> {
+    serde_json::to_vec(change).expect("a change always serialises")
+}
+
+pub(super) fn decode_change(key: &[u8], raw: &[u8]) -> StoreResult<Change> {
+    serde_json::from_slice(raw).map_err(|e| corrupt(key, e))
+}
+
+pub(super) fn decode_u64(key: &[u8], raw: &[u8]) -> StoreResult<u64> {
+    let bytes: [u8; 8] = raw
+        .try_into()
+        .map_err(|_| corrupt(key, "expected 8 bytes"))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+pub(super) fn corrupt(key: &[u8], message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        message: message.to_string(),
+    }
+}
+
+pub(super) fn tx_error(err: TransactionError<StoreError>) -> StoreError {
+    match err {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    }
+}
