@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tideline::alerts::{AlertRule, Alerts, EvaluateOptions};
 use tideline::model::tags::{GivenTags, Origin};
 use tideline::model::{Source, Verbatim};
-use tideline::store::Store;
+use tideline::store::{NewRecord, Store};
 use tideline::tagging::tag_text;
 use tideline::tagging::taxonomy::Taxonomy;
 use tideline::themes::service::Themes;
@@ -78,7 +78,14 @@ fn main() {
         })
         .collect();
     for chunk in verbatims.chunks(5000) {
-        store.insert_batch("bench", chunk).unwrap();
+        let records = chunk
+            .iter()
+            .map(|v| NewRecord {
+                verbatim: v.clone(),
+                digest: [0; 16],
+            })
+            .collect();
+        store.insert_blocking("bench", records).unwrap();
     }
     store.flush_blocking().unwrap();
     drop(verbatims);

@@ -3,15 +3,17 @@
 
 #![allow(clippy::all, missing_docs)]
 
+use crate::time::{Micros, SECOND};
+
 tonic::include_proto!("tideline.v1");
 
 /// The encoded descriptor set, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("tideline_descriptor");
 
 /// A time as a protobuf `Timestamp`.
-pub fn timestamp(micros: crate::time::Micros) -> prost_types::Timestamp {
+pub fn timestamp(micros: Micros) -> prost_types::Timestamp {
     prost_types::Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+        seconds: micros.div_euclid(SECOND),
+        nanos: (micros.rem_euclid(SECOND) * 1000) as i32,
     }
 }

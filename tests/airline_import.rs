@@ -26,7 +26,10 @@ async fn airline_tweets_import_search_and_reimport_without_duplicates() {
     assert_eq!(summary.received, 14_640);
     assert_eq!(summary.rejected, 0, "{:?}", summary.failures);
     assert_eq!(summary.created, 14_485);
-    assert_eq!(summary.duplicates, 155);
+    // 155 rows repeat an earlier tweet_id: 108 are identical (retries: duplicates), 47 carry the
+    // same text with other annotations (airline_sentiment, negativereason, mapped to metadata):
+    // a reused key with other content, refused as a conflict.
+    assert_eq!((summary.duplicates, summary.conflicts), (108, 47));
     assert_eq!(t.server.engine().count("airline").await.unwrap(), 14_485);
 
     // Wait until the index has caught up with everything acknowledged.
@@ -121,8 +124,13 @@ async fn airline_tweets_import_search_and_reimport_without_duplicates() {
         .await
         .unwrap();
     assert_eq!(
-        (again.created, again.duplicates, again.rejected),
-        (0, 14_640, 0)
+        (
+            again.created,
+            again.duplicates,
+            again.rejected,
+            again.conflicts
+        ),
+        (0, 14_593, 0, 47)
     );
     marker.items[0].text = "second barrier".into();
     t.ingest.ingest_verbatims(marker).await.unwrap();

@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::{connect, item, TestServer};
+use common::{connect, item, spawn_serve, TestServer};
 use tideline::proto::ingest_service_client::IngestServiceClient;
 use tideline::proto::{self, IngestVerbatimsRequest};
 
@@ -38,36 +36,6 @@ async fn a_restart_on_the_same_data_dir_keeps_everything_searchable() {
     let more = t.ingest_texts(&["after restart"]).await;
     assert!(more[0] > ids[1]);
     t.stop().await;
-}
-
-/// A `tideline serve` child process and the address it announced.
-struct ServeProcess {
-    child: Child,
-    addr: std::net::SocketAddr,
-}
-
-fn spawn_serve(data_dir: &Path, extra: &[&str]) -> ServeProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tideline"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tideline serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    ServeProcess { child, addr }
 }
 
 #[tokio::test]
@@ -123,7 +91,7 @@ async fn a_crash_between_store_write_and_index_commit_is_repaired_by_the_waterma
 #[tokio::test]
 async fn sigterm_drains_and_commits() {
     let dir = tempfile::tempdir().unwrap();
-    let process = spawn_serve(dir.path(), &["--index-commit-interval-ms", "3600000"]);
+    let mut process = spawn_serve(dir.path(), &["--index-commit-interval-ms", "3600000"]);
     let mut ingest = IngestServiceClient::new(connect(process.addr).await);
     ingest
         .ingest_verbatims(IngestVerbatimsRequest {
@@ -137,9 +105,8 @@ async fn sigterm_drains_and_commits() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut child = process.child;
     assert!(
-        child.wait().unwrap().success(),
+        process.child.wait().unwrap().success(),
         "serve exits cleanly on SIGTERM"
     );
     // The final commit covered the write: the index is current without any replay.

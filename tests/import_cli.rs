@@ -843,3 +843,60 @@ async fn output_to_a_pipe_has_progress_lines_and_no_control_characters() {
     }
     t.stop().await;
 }
+
+/// An id column that is not unique: the repeat with the same content is a duplicate, the repeat
+/// with other content a conflict (counted apart, reported with its line, nothing stored over),
+/// and the tool warns that the column is not each row's own id. Windows line endings inside a
+/// text cell arrive as `\n`.
+#[tokio::test]
+async fn a_reused_id_with_other_content_is_a_conflict_and_the_tool_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TestServer::start(&dir.path().join("data")).await;
+    let file = write(
+        dir.path(),
+        "reviews.csv",
+        "product,comment,customer\n\
+         P-1,\"slow sync\r\nafter the update\",c1\n\
+         P-1,\"slow sync\r\nafter the update\",c1\n\
+         P-1,love the new reports,c2\n",
+    );
+    let errors = dir.path().join("errors.csv");
+    let run = import(
+        &t,
+        &[
+            &file,
+            "--workspace",
+            "reviews",
+            "--id-col",
+            "product",
+            "--text-col",
+            "comment",
+            "--customer-col",
+            "customer",
+            "--errors",
+            errors.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    let summary = run.summary();
+    assert_eq!(run.counts(), (3, 1, 1, 0));
+    assert_eq!(summary["conflicts"], 1);
+    assert_eq!(summary["repeated_ids"], 2);
+    assert!(
+        run.stderr
+            .contains("the id column \"product\" is not unique: 2 rows repeat"),
+        "{}",
+        run.stderr
+    );
+    let report = std::fs::read_to_string(&errors).unwrap();
+    // The third row starts on line 6 (the quoted texts span two lines each).
+    assert!(
+        report.contains("6,product,external_id: already the idempotency key of vb_"),
+        "{report}"
+    );
+    assert_eq!(count(&t, "reviews").await, 1);
+    let stored = verbatim_of(&mut t, "reviews", "c1").await;
+    assert_eq!(stored.text, "slow sync\nafter the update");
+    t.stop().await;
+}

@@ -79,7 +79,7 @@ async fn ingest_get_and_stemmed_search() {
 }
 
 #[tokio::test]
-async fn a_retry_with_the_same_external_id_changes_nothing() {
+async fn a_retry_with_the_same_external_id_changes_nothing_and_other_content_is_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = TestServer::start(dir.path()).await;
     let mut first = item("refund never arrived");
@@ -98,10 +98,20 @@ async fn a_retry_with_the_same_external_id_changes_nothing() {
         .await
         .unwrap()
         .into_inner();
-    for result in &response.results {
-        assert_eq!(result.outcome, proto::ItemOutcome::Duplicate as i32);
-        assert_eq!(result.id, ids[0]);
-    }
+    // The same key with other content is refused and named, never stored over nor counted as a
+    // duplicate; the true retry is a duplicate.
+    let conflict = &response.results[0];
+    assert_eq!(conflict.outcome, proto::ItemOutcome::Conflict as i32);
+    assert_eq!(conflict.id, ids[0]);
+    let error = conflict.error.as_ref().unwrap();
+    assert_eq!(
+        (error.code.as_str(), error.field.as_str()),
+        ("ALREADY_EXISTS", "external_id")
+    );
+    assert!(error.message.contains(&ids[0]), "{}", error.message);
+    let retry = &response.results[1];
+    assert_eq!(retry.outcome, proto::ItemOutcome::Duplicate as i32);
+    assert_eq!(retry.id, ids[0]);
     let got = t
         .verbatims
         .get_verbatim(proto::GetVerbatimRequest {

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::{AlertSeverity, Evidence, Quote, RuleKind};
+use crate::time::SECOND;
 
 /// Longest quote text, in characters.
 const QUOTE_CHARS: usize = 280;
@@ -32,7 +33,7 @@ pub fn severity(evidence: &Evidence) -> AlertSeverity {
 /// "+340% share of voice, last 7 days (57 mentions)", or for a sentiment spike
 /// "negative mentions 31% → 72%, last 7 days (57 mentions)".
 pub fn summary(rule: RuleKind, evidence: &Evidence) -> String {
-    let window = describe_duration((evidence.window_end - evidence.window_start) / 1_000_000);
+    let window = describe_duration((evidence.window_end - evidence.window_start) / SECOND);
     match rule {
         RuleKind::Velocity if evidence.baseline_mentions == 0 => format!(
             "new: {} mentions, {:.1}% of voice, last {window} (none before)",
@@ -72,7 +73,7 @@ pub fn recommended_action(
     } else {
         product_area.replace('_', " ")
     };
-    let window = describe_duration((evidence.window_end - evidence.window_start) / 1_000_000);
+    let window = describe_duration((evidence.window_end - evidence.window_start) / SECOND);
     let customers = match evidence.affected_customers {
         0 => String::new(),
         n => format!(" {n} customers are affected;"),

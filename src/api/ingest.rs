@@ -38,12 +38,30 @@ fn result_to_proto(index: u64, result: ItemResult) -> proto::IngestResult {
             id: VerbatimId(seq).to_string(),
             error: None,
         },
+        Ok(Inserted::Conflict(seq)) => proto::IngestResult {
+            outcome: proto::ItemOutcome::Conflict as i32,
+            id: VerbatimId(seq).to_string(),
+            error: Some(conflict_error(index, seq)),
+        },
         Err(err) => proto::IngestResult {
             outcome: proto::ItemOutcome::Rejected as i32,
             id: String::new(),
             error: Some(item_validation_error(index, err)),
         },
     }
+}
+
+/// The per-item error of an idempotency key reused with other content.
+fn conflict_error(index: u64, existing: u64) -> proto::ItemError {
+    item_error(
+        index,
+        Code::AlreadyExists,
+        "external_id",
+        format!(
+            "external_id: already the idempotency key of {} with other content; nothing was stored",
+            VerbatimId(existing)
+        ),
+    )
 }
 
 /// Running totals of a stream.
@@ -55,6 +73,10 @@ struct StreamTally {
 impl StreamTally {
     fn fail(&mut self, error: proto::ItemError) {
         self.response.rejected += 1;
+        self.report(error);
+    }
+
+    fn report(&mut self, error: proto::ItemError) {
         if self.response.failures.len() < self.max_reported {
             self.response.failures.push(error);
         } else {
@@ -66,6 +88,10 @@ impl StreamTally {
         match result {
             Ok(Inserted::Created(_)) => self.response.created += 1,
             Ok(Inserted::Duplicate(_)) => self.response.duplicates += 1,
+            Ok(Inserted::Conflict(seq)) => {
+                self.response.conflicts += 1;
+                self.report(conflict_error(index, seq));
+            }
             Err(err) => self.fail(item_validation_error(index, err)),
         }
     }

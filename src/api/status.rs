@@ -50,6 +50,7 @@ pub fn item_validation_error(index: u64, err: ValidationError) -> proto::ItemErr
 fn code_name(code: Code) -> &'static str {
     match code {
         Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::AlreadyExists => "ALREADY_EXISTS",
         Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
         Code::NotFound => "NOT_FOUND",
         Code::Internal => "INTERNAL",

@@ -1,16 +1,17 @@
 //! The ingest pipeline, in order: validate each item → answer a retry of a stored idempotency
-//! key as a duplicate → check the tags the caller gave against the taxonomy → redact PII → tag
-//! → assign a theme → insert the batch in one store transaction → flush → (optionally) wait until
-//! searchable. Nothing is acknowledged before the flush. Tagging a text without storing it and a
-//! person's tag correction run the same stages.
+//! key as a duplicate (or, with other content, a conflict) → check the tags the caller gave
+//! against the taxonomy → redact PII → tag → assign a theme → insert through the store's group
+//! commit (one transaction and one flush shared with concurrent callers) → (optionally) wait
+//! until searchable. Nothing is acknowledged before the flush. Tagging a text without storing it
+//! and a person's tag correction run the same stages.
 
 use std::sync::Arc;
 
 use super::{not_found, Engine, Services};
 use crate::error::{Error, Result};
 use crate::model::tags::{GivenTags, Origin, Tags};
-use crate::model::{NewVerbatim, ValidationError, Verbatim, VerbatimId};
-use crate::store::Inserted;
+use crate::model::{NewVerbatim, Validated, ValidationError, Verbatim, VerbatimId};
+use crate::store::{Inserted, NewRecord};
 use crate::tagging::service::ActiveTaxonomy;
 use crate::tagging::{apply_given, validate_given};
 use crate::text::{pii, StemLanguage};
@@ -111,8 +112,8 @@ impl Engine {
         let mut accepted = Vec::with_capacity(items.len());
         for (position, item) in items.into_iter().enumerate() {
             match item.validate(workspace, now, limits) {
-                Ok((verbatim, given)) => {
-                    accepted.push((position, verbatim, given));
+                Ok(validated) => {
+                    accepted.push((position, validated));
                     results.push(None);
                 }
                 Err(err) => results.push(Some(Err(err))),
@@ -123,18 +124,31 @@ impl Engine {
         }
         let redact_pii = self.config.tagging.redact_pii;
         let ws = workspace.to_string();
-        let outcomes = self
+        let (mut outcomes, positions, ready) = self
             .run(move |s| {
                 let pipeline = Pipeline::for_workspace(s, &ws, redact_pii)?;
                 let mut ready = Vec::with_capacity(accepted.len());
                 let mut positions = Vec::with_capacity(accepted.len());
                 let mut outcomes = Vec::new();
-                for (position, mut verbatim, given) in accepted {
+                for (position, validated) in accepted {
+                    let Validated {
+                        mut verbatim,
+                        given,
+                        digest,
+                    } = validated;
                     // A retry of a stored verbatim (a resumed import) costs a lookup, not tagging.
                     if let Some(ext) = &verbatim.external_id {
-                        if let Some(seq) = s.store.existing(&ws, verbatim.source, ext)? {
-                            outcomes.push((position, Ok(Inserted::Duplicate(seq))));
-                            continue;
+                        match s.store.existing(&ws, verbatim.source, ext)? {
+                            Some((seq, Some(stored))) if stored == digest => {
+                                outcomes.push((position, Ok(Inserted::Duplicate(seq))));
+                                continue;
+                            }
+                            Some((seq, Some(_))) => {
+                                outcomes.push((position, Ok(Inserted::Conflict(seq))));
+                                continue;
+                            }
+                            // Absent, or kept before digests were: the writer decides.
+                            _ => {}
                         }
                     }
                     if let Err(err) = validate_given(&pipeline.taxonomy.taxonomy, &given) {
@@ -144,20 +158,20 @@ impl Engine {
                     verbatim.text = pipeline.redact(verbatim.text).0;
                     verbatim.tags = pipeline.tag(&verbatim.text, &given);
                     verbatim.theme = pipeline.assign(&verbatim);
-                    ready.push(verbatim);
+                    ready.push(NewRecord { verbatim, digest });
                     positions.push(position);
                 }
-                let inserted = s.store.insert_batch(&ws, &ready)?;
-                outcomes.extend(positions.into_iter().zip(inserted.into_iter().map(Ok)));
-                Ok(outcomes)
+                Ok((outcomes, positions, ready))
             })
             .await?;
-        self.services.store.flush().await?;
+        // Durable on return, together with the duplicates found above (the flush is shared).
+        let inserted = self.services.store.insert(workspace, ready).await?;
+        outcomes.extend(positions.into_iter().zip(inserted.into_iter().map(Ok)));
         let newest = outcomes
             .iter()
             .filter_map(|(_, outcome)| match outcome {
                 Ok(Inserted::Created(seq) | Inserted::Duplicate(seq)) => Some(*seq),
-                Err(_) => None,
+                Ok(Inserted::Conflict(_)) | Err(_) => None,
             })
             .max()
             .unwrap_or(0);
@@ -187,8 +201,9 @@ impl Engine {
             tags: Ok(given),
             ..Default::default()
         };
-        let (verbatim, given) =
-            item.validate(workspace, crate::time::now(), self.config.verbatim_limits())?;
+        let Validated {
+            verbatim, given, ..
+        } = item.validate(workspace, crate::time::now(), self.config.verbatim_limits())?;
         let redact_pii = self.config.tagging.redact_pii;
         let ws = workspace.to_string();
         self.run(move |s| {

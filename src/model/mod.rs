@@ -10,9 +10,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use self::validation::{
-    timestamp_micros, validate_language_tag, validate_workspace, Limits, MAX_ID_LEN,
+    timestamp_micros, validate_language_tag, validate_workspace, Limits, Validated, MAX_ID_LEN,
     MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN,
 };
+
+/// A digest of a verbatim's content as submitted (see [`Validated::digest`]).
+pub type ContentDigest = [u8; 16];
 
 use self::tags::{GivenTags, Tags};
 use crate::time::Micros;

@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
+
 use super::tags::{GivenTags, Tags};
-use super::{NewVerbatim, Scores, ValidationError, Verbatim};
+use super::{ContentDigest, NewVerbatim, Scores, ValidationError, Verbatim};
 use crate::time::{Micros, DAY};
 
 /// Limits a new verbatim is checked against.
@@ -39,15 +41,24 @@ pub fn validate_workspace(name: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// A new verbatim that passed every rule: the verbatim (untagged, received at `now`), the tags
+/// the caller gave, and the digest of the content as submitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    pub verbatim: Verbatim,
+    pub given: GivenTags,
+    pub digest: ContentDigest,
+}
+
 impl NewVerbatim {
-    /// Checks every rule and returns the verbatim (untagged) and the tags the caller gave,
-    /// received at `now`.
+    /// Checks every rule; the first broken one is the error, naming its field.
     pub fn validate(
         self,
         workspace: &str,
         now: Micros,
         limits: Limits,
-    ) -> Result<(Verbatim, GivenTags), ValidationError> {
+    ) -> Result<Validated, ValidationError> {
+        let explicit_created_at = self.created_at;
         let source = self
             .source
             .map_err(|raw| ValidationError::new("source", format!("unknown value {raw}")))?;
@@ -99,8 +110,65 @@ impl NewVerbatim {
             tags: Tags::default(),
             theme: None,
         };
-        Ok((verbatim, given))
+        let digest = content_digest(&verbatim, explicit_created_at, &given);
+        Ok(Validated {
+            verbatim,
+            given,
+            digest,
+        })
     }
+}
+
+/// The digest of what a caller submitted: every field it sent (the text before redaction, the
+/// time only when it gave one), so that a retry with the same idempotency key is recognised and
+/// a different submission under a reused key is not mistaken for one.
+fn content_digest(
+    verbatim: &Verbatim,
+    created_at: Option<(i64, i32)>,
+    given: &GivenTags,
+) -> ContentDigest {
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    field(&[verbatim.source.code()]);
+    field(verbatim.text.as_bytes());
+    match created_at {
+        Some((seconds, nanos)) => {
+            field(&seconds.to_be_bytes());
+            field(&nanos.to_be_bytes());
+        }
+        None => field(b""),
+    }
+    for text in [
+        &verbatim.customer_id,
+        &verbatim.account_id,
+        &verbatim.language,
+    ] {
+        field(text.as_deref().unwrap_or("").as_bytes());
+    }
+    field(&(verbatim.metadata.len() as u64).to_be_bytes());
+    for (key, value) in &verbatim.metadata {
+        field(key.as_bytes());
+        field(value.as_bytes());
+    }
+    let scores = &verbatim.scores;
+    for score in [scores.nps, scores.csat, scores.ces] {
+        field(&score.map_or([0, 0], |s| [1, s]));
+    }
+    field(given.journey_stage.as_deref().unwrap_or("").as_bytes());
+    field(given.driver.as_deref().unwrap_or("").as_bytes());
+    field(&(given.product_areas.len() as u64).to_be_bytes());
+    for area in &given.product_areas {
+        field(area.as_bytes());
+    }
+    field(given.severity.map_or("", |s| s.as_str()).as_bytes());
+    field(given.sentiment.map_or("", |s| s.as_str()).as_bytes());
+    let full = hasher.finalize();
+    let mut digest = [0; 16];
+    digest.copy_from_slice(&full[..16]);
+    digest
 }
 
 /// Converts a `(seconds, nanos)` timestamp to microseconds, naming `field` when it is malformed.
@@ -133,11 +201,19 @@ fn validate_text(text: String, limits: Limits) -> Result<String, ValidationError
     }
     if let Some((at, c)) = text
         .char_indices()
-        .find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        .find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\t'))
     {
+        let hint = if c == '\r' {
+            " (end lines with \\n alone)"
+        } else {
+            ""
+        };
         return Err(ValidationError::new(
             "text",
-            format!("contains control character U+{:04X} at byte {at}", c as u32),
+            format!(
+                "contains control character U+{:04X} at byte {at}{hint}",
+                c as u32
+            ),
         ));
     }
     Ok(text)
@@ -255,9 +331,10 @@ mod tests {
 
     #[test]
     fn a_plain_verbatim_is_accepted_and_defaults_created_at_to_now() {
-        let (v, _) = new("the app crashed")
+        let v = new("the app crashed")
             .validate("default", NOW, LIMITS)
-            .unwrap();
+            .unwrap()
+            .verbatim;
         assert_eq!(v.created_at, NOW);
         assert_eq!(v.received_at, NOW);
         assert_eq!(v.external_id, None);
@@ -320,10 +397,40 @@ mod tests {
     }
 
     #[test]
-    fn newlines_and_tabs_are_not_control_characters_here() {
-        assert!(new("line one\n\tline two\r\n")
+    fn newlines_and_tabs_are_the_only_control_characters_allowed() {
+        assert!(new("line one\n\tline two\n")
             .validate("default", NOW, LIMITS)
             .is_ok());
+        // The proto allows tab and newline only: a carriage return is refused, with a hint.
+        let err = new("line one\r\nline two")
+            .validate("default", NOW, LIMITS)
+            .unwrap_err();
+        assert_eq!(err.field, "text");
+        assert!(err.message.contains("U+000D at byte 8"), "{err}");
+    }
+
+    #[test]
+    fn the_digest_follows_the_content_not_the_arrival() {
+        let digest = |v: NewVerbatim, now| v.validate("default", now, LIMITS).unwrap().digest;
+        let sent = NewVerbatim {
+            external_id: "T-1".into(),
+            ..new("the app crashed")
+        };
+        // A retry a minute later, without created_at, is the same submission.
+        assert_eq!(
+            digest(sent.clone(), NOW),
+            digest(sent.clone(), NOW + 60_000_000)
+        );
+        let edited = NewVerbatim {
+            text: "the app crashed twice".into(),
+            ..sent.clone()
+        };
+        assert_ne!(digest(sent.clone(), NOW), digest(edited, NOW));
+        let rescored = NewVerbatim {
+            nps: Some(3),
+            ..sent.clone()
+        };
+        assert_ne!(digest(sent, NOW), digest(rescored, NOW));
     }
 
     #[test]

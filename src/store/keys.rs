@@ -4,7 +4,7 @@
 use sled::transaction::TransactionError;
 
 use super::{Change, DocKind, StoreError, StoreResult};
-use crate::model::{Source, Verbatim};
+use crate::model::{ContentDigest, Source, Verbatim};
 
 pub(super) fn workspace_prefix(workspace: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(workspace.len() + 9);
@@ -54,6 +54,32 @@ pub(super) fn encode_change(change: &Change) -> Vec<u8> {
 
 pub(super) fn decode_change(key: &[u8], raw: &[u8]) -> StoreResult<Change> {
     serde_json::from_slice(raw).map_err(|e| corrupt(key, e))
+}
+
+/// An idempotency key's value: the verbatim's sequence number and the digest of the content first
+/// submitted under the key.
+pub(super) fn encode_idempotency(seq: u64, digest: &ContentDigest) -> Vec<u8> {
+    let mut value = seq.to_be_bytes().to_vec();
+    value.extend_from_slice(digest);
+    value
+}
+
+/// Reads an idempotency key's value; keys written before digests were kept hold only the
+/// sequence number.
+pub(super) fn decode_idempotency(
+    key: &[u8],
+    raw: &[u8],
+) -> StoreResult<(u64, Option<ContentDigest>)> {
+    match raw.len() {
+        8 => Ok((decode_u64(key, raw)?, None)),
+        24 => {
+            let digest = raw[8..]
+                .try_into()
+                .map_err(|_| corrupt(key, "bad digest"))?;
+            Ok((decode_u64(key, &raw[..8])?, Some(digest)))
+        }
+        _ => Err(corrupt(key, "expected 8 or 24 bytes")),
+    }
 }
 
 pub(super) fn decode_u64(key: &[u8], raw: &[u8]) -> StoreResult<u64> {

@@ -3,7 +3,8 @@
 //!
 //! Trees and keys (every verbatim key starts with its workspace):
 //! - `verbatims`: `{workspace}\0{seq:u64 be}` → JSON record
-//! - `idempotency`: `{workspace}\0{source code}{external_id}` → `seq` (u64 be)
+//! - `idempotency`: `{workspace}\0{source code}{external_id}` → `seq` (u64 be) and the digest of
+//!   the content first submitted under the key (16 bytes; absent in keys written before digests)
 //! - `changes`: `{seq:u64 be}` → JSON [`Change`]; trimmed once the index has committed past it
 //! - `taxonomies`: `{workspace}\0` → JSON [`StoredTaxonomy`]
 //! - `docs`: `{workspace}\0{kind}\0{name}` → JSON: every [`DocKind`] (themes, theme models,
@@ -12,13 +13,16 @@
 //!   next attempt, in due order. Written in the same transaction as the documents they belong to.
 //! - `meta`: `schema_version`, `last_seq`
 //!
-//! Writes are serialised by one lock so sequence numbers commit in order, which is what lets the
-//! index follow the change log with a single watermark. A write is durable only after [`Store::flush`].
+//! Writes that take sequence numbers are serialised by one lock so sequence numbers commit in
+//! order, which is what lets the index follow the change log with a single watermark. New
+//! verbatims go through the group-commit [`writer`], the only place that flushes; any other write
+//! is durable only after [`Store::flush`].
 
 mod docs;
 mod keys;
+mod writer;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use sled::transaction::ConflictableTransactionError;
@@ -27,10 +31,11 @@ use tokio::sync::watch;
 
 pub use self::docs::{DocBatch, DocKind, OutboxEntry};
 use self::keys::{
-    corrupt, decode_change, decode_record, decode_u64, encode_change, encode_record,
-    idempotency_key, tx_error, verbatim_key, workspace_prefix,
+    corrupt, decode_change, decode_idempotency, decode_record, decode_u64, encode_change,
+    encode_record, idempotency_key, tx_error, verbatim_key, workspace_prefix,
 };
-use crate::model::{Source, Verbatim};
+use self::writer::{Log, Writer};
+use crate::model::{ContentDigest, Source, Verbatim};
 
 /// The on-disk layout version this code reads and writes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -44,6 +49,13 @@ pub enum StoreError {
     Corrupt { key: String, message: String },
     #[error("store schema version {found} is not supported (this build reads {SCHEMA_VERSION})")]
     SchemaVersion { found: u64 },
+    #[error("cannot start the store writer: {0}")]
+    Start(std::io::Error),
+    /// A group write or flush failed; every caller in the group gets its message.
+    #[error("storage write failed: {0}")]
+    Write(String),
+    #[error("the store is closed")]
+    Closed,
 }
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
@@ -65,31 +77,40 @@ pub struct StoredTaxonomy {
     pub toml: String,
 }
 
+/// A validated verbatim to insert, with the digest of its content as submitted (what a retry
+/// under the same idempotency key must match).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecord {
+    pub verbatim: Verbatim,
+    pub digest: ContentDigest,
+}
+
 /// What happened to one item of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
     Created(u64),
-    /// The idempotency key was already taken by this verbatim.
+    /// The idempotency key was already taken by this verbatim, with the same content.
     Duplicate(u64),
+    /// The idempotency key was already taken by this verbatim, with other content: nothing was
+    /// written.
+    Conflict(u64),
 }
+
+/// An idempotency key's verbatim and the digest of the content first submitted under it (`None`
+/// for keys written before digests were kept).
+pub type KeyHolder = (u64, Option<ContentDigest>);
 
 /// The durable store. One per process.
 pub struct Store {
-    db: sled::Db,
-    verbatims: sled::Tree,
-    idempotency: sled::Tree,
-    changes: sled::Tree,
-    meta: sled::Tree,
+    log: Log,
     taxonomies: sled::Tree,
     docs: sled::Tree,
     outbox: sled::Tree,
-    /// The last assigned sequence number; held while writing.
-    last_seq: Mutex<u64>,
-    durable: watch::Sender<u64>,
+    writer: Writer,
 }
 
 const META_SCHEMA: &[u8] = b"schema_version";
-const META_LAST_SEQ: &[u8] = b"last_seq";
+pub(crate) const META_LAST_SEQ: &[u8] = b"last_seq";
 
 impl Store {
     /// Opens (or creates) the store in `path`.
@@ -111,108 +132,76 @@ impl Store {
             Some(raw) => decode_u64(META_LAST_SEQ, &raw)?,
             None => 0,
         };
-        Ok(Store {
+        let log = Log {
             verbatims: db.open_tree("verbatims")?,
             idempotency: db.open_tree("idempotency")?,
             changes: db.open_tree("changes")?,
+            meta,
+            last_seq: Arc::new(Mutex::new(last_seq)),
+            durable: Arc::new(watch::Sender::new(last_seq)),
+            db: db.clone(),
+        };
+        Ok(Store {
             taxonomies: db.open_tree("taxonomies")?,
             docs: db.open_tree("docs")?,
             outbox: db.open_tree("outbox")?,
-            meta,
-            db,
-            last_seq: Mutex::new(last_seq),
-            durable: watch::Sender::new(last_seq),
+            writer: Writer::start(log.clone()).map_err(StoreError::Start)?,
+            log,
         })
     }
 
-    /// Writes a batch of validated verbatims of one workspace in one transaction. Items whose
-    /// `(workspace, source, external_id)` already exists (in the store or earlier in the batch)
-    /// are reported as duplicates and change nothing. Blocking; not durable until [`Store::flush`].
-    pub fn insert_batch(&self, workspace: &str, items: &[Verbatim]) -> StoreResult<Vec<Inserted>> {
-        let records: Vec<Vec<u8>> = items.iter().map(encode_record).collect();
-        let keys: Vec<Option<Vec<u8>>> = items
-            .iter()
-            .map(|v| {
-                v.external_id
-                    .as_deref()
-                    .map(|ext| idempotency_key(workspace, v.source, ext))
-            })
-            .collect();
-        let mut last_seq = self.last_seq.lock().expect("store lock poisoned");
-        let start = *last_seq;
-        let result = (
-            &self.verbatims,
-            &self.idempotency,
-            &self.changes,
-            &self.meta,
-        )
-            .transaction(|(verbatims, idempotency, changes, meta)| {
-                let mut seq = start;
-                let mut outcomes = Vec::with_capacity(items.len());
-                let mut taken: std::collections::HashMap<&[u8], u64> = Default::default();
-                for (record, key) in records.iter().zip(&keys) {
-                    if let Some(key) = key {
-                        let existing = match taken.get(key.as_slice()) {
-                            Some(&seq) => Some(seq),
-                            None => idempotency
-                                .get(key)?
-                                .map(|raw| decode_u64(key, &raw))
-                                .transpose()
-                                .map_err(ConflictableTransactionError::Abort)?,
-                        };
-                        if let Some(existing) = existing {
-                            outcomes.push(Inserted::Duplicate(existing));
-                            continue;
-                        }
-                        seq += 1;
-                        taken.insert(key, seq);
-                        idempotency.insert(key.as_slice(), &seq.to_be_bytes())?;
-                    } else {
-                        seq += 1;
-                    }
-                    verbatims.insert(verbatim_key(workspace, seq), record.as_slice())?;
-                    let change = Change::Upsert {
-                        workspace: workspace.to_string(),
-                        seq,
-                    };
-                    changes.insert(&seq.to_be_bytes(), encode_change(&change))?;
-                    outcomes.push(Inserted::Created(seq));
-                }
-                meta.insert(META_LAST_SEQ, &seq.to_be_bytes())?;
-                Ok((outcomes, seq))
-            });
-        let (outcomes, seq) = result.map_err(tx_error)?;
-        *last_seq = seq;
-        Ok(outcomes)
+    /// The sequence lock: held by every write that takes sequence numbers. A panic while it was
+    /// held leaves the number it guards intact (a transaction either committed it or not), so a
+    /// poisoned lock is taken over.
+    fn sequence(&self) -> MutexGuard<'_, u64> {
+        self.log.last_seq.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The verbatim already holding an idempotency key, if any.
+    /// Inserts validated verbatims of one workspace through the group-commit writer and answers
+    /// once they are durable. An item whose `(workspace, source, external_id)` is already taken
+    /// (in the store, earlier in the batch, or by a concurrent caller) changes nothing: it is a
+    /// [`Inserted::Duplicate`] when its content matches, else an [`Inserted::Conflict`].
+    pub async fn insert(
+        &self,
+        workspace: &str,
+        records: Vec<NewRecord>,
+    ) -> StoreResult<Vec<Inserted>> {
+        self.writer.insert(workspace, records).await
+    }
+
+    /// [`Store::insert`] for blocking threads and offline tools.
+    pub fn insert_blocking(
+        &self,
+        workspace: &str,
+        records: Vec<NewRecord>,
+    ) -> StoreResult<Vec<Inserted>> {
+        self.writer.insert_blocking(workspace, records)
+    }
+
+    /// The verbatim already holding an idempotency key, if any, and its content digest.
     pub fn existing(
         &self,
         workspace: &str,
         source: Source,
         external_id: &str,
-    ) -> StoreResult<Option<u64>> {
+    ) -> StoreResult<Option<KeyHolder>> {
         let key = idempotency_key(workspace, source, external_id);
-        self.idempotency
+        self.log
+            .idempotency
             .get(&key)?
-            .map(|raw| decode_u64(&key, &raw))
+            .map(|raw| decode_idempotency(&key, &raw))
             .transpose()
     }
 
     /// Erases a verbatim and frees its idempotency key. Returns the change's sequence number, or
     /// `None` when no such verbatim exists. Blocking; not durable until [`Store::flush`].
     pub fn delete(&self, workspace: &str, seq: u64) -> StoreResult<Option<u64>> {
-        let mut last_seq = self.last_seq.lock().expect("store lock poisoned");
+        let mut last_seq = self.sequence();
         let change_seq = *last_seq + 1;
         let key = verbatim_key(workspace, seq);
-        let result = (
-            &self.verbatims,
-            &self.idempotency,
-            &self.changes,
-            &self.meta,
-        )
-            .transaction(|(verbatims, idempotency, changes, meta)| {
+        let log = &self.log;
+        let result = (&log.verbatims, &log.idempotency, &log.changes, &log.meta).transaction(
+            |(verbatims, idempotency, changes, meta)| {
                 let Some(raw) = verbatims.remove(key.as_slice())? else {
                     return Ok(None);
                 };
@@ -228,7 +217,8 @@ impl Store {
                 changes.insert(&change_seq.to_be_bytes(), encode_change(&change))?;
                 meta.insert(META_LAST_SEQ, &change_seq.to_be_bytes())?;
                 Ok(Some(change_seq))
-            });
+            },
+        );
         let outcome = result.map_err(tx_error)?;
         if outcome.is_some() {
             *last_seq = change_seq;
@@ -245,10 +235,11 @@ impl Store {
         seqs: &[u64],
         change: impl Fn(&mut Verbatim) -> bool,
     ) -> StoreResult<Vec<Option<Verbatim>>> {
-        let mut last_seq = self.last_seq.lock().expect("store lock poisoned");
+        let mut last_seq = self.sequence();
         let start = *last_seq;
-        let result = (&self.verbatims, &self.changes, &self.meta).transaction(
-            |(verbatims, changes, meta)| {
+        let log = &self.log;
+        let result =
+            (&log.verbatims, &log.changes, &log.meta).transaction(|(verbatims, changes, meta)| {
                 let mut change_seq = start;
                 let mut out = Vec::with_capacity(seqs.len());
                 for &seq in seqs {
@@ -272,8 +263,7 @@ impl Store {
                 }
                 meta.insert(META_LAST_SEQ, &change_seq.to_be_bytes())?;
                 Ok((out, change_seq))
-            },
-        );
+            });
         let (out, change_seq) = result.map_err(tx_error)?;
         *last_seq = change_seq;
         Ok(out)
@@ -289,7 +279,8 @@ impl Store {
         let start = verbatim_key(workspace, after.saturating_add(1));
         let mut end = workspace_prefix(workspace);
         *end.last_mut().expect("prefix ends with a separator") += 1;
-        self.verbatims
+        self.log
+            .verbatims
             .range(start..end)
             .keys()
             .take(limit)
@@ -316,46 +307,32 @@ impl Store {
         Ok(())
     }
 
-    /// Makes every write so far durable, then publishes the new durable sequence to followers.
+    /// Makes every write so far durable (grouped with other callers' flushes on the writer
+    /// thread), then publishes the new durable sequence to followers.
     pub async fn flush(&self) -> StoreResult<()> {
-        let upto = self.last_seq();
-        self.db.flush_async().await?;
-        self.durable.send_if_modified(|durable| {
-            let advanced = upto > *durable;
-            if advanced {
-                *durable = upto;
-            }
-            advanced
-        });
-        Ok(())
+        self.writer.flush().await
     }
 
-    /// Blocking flush, for shutdown and offline tools.
+    /// [`Store::flush`] for blocking threads and offline tools.
     pub fn flush_blocking(&self) -> StoreResult<()> {
-        let upto = self.last_seq();
-        self.db.flush()?;
-        self.durable.send_if_modified(|durable| {
-            let advanced = upto > *durable;
-            *durable = upto.max(*durable);
-            advanced
-        });
-        Ok(())
+        self.writer.flush_blocking()
     }
 
     /// The last sequence number assigned.
     pub fn last_seq(&self) -> u64 {
-        *self.last_seq.lock().expect("store lock poisoned")
+        *self.sequence()
     }
 
     /// Follows the last durable sequence number.
     pub fn subscribe_durable(&self) -> watch::Receiver<u64> {
-        self.durable.subscribe()
+        self.log.durable.subscribe()
     }
 
     /// Reads one verbatim.
     pub fn get(&self, workspace: &str, seq: u64) -> StoreResult<Option<Verbatim>> {
         let key = verbatim_key(workspace, seq);
-        self.verbatims
+        self.log
+            .verbatims
             .get(&key)?
             .map(|raw| decode_record(&key, &raw))
             .transpose()
@@ -364,7 +341,8 @@ impl Store {
     /// Up to `limit` change-log entries after `after`, in order.
     pub fn changes_after(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, Change)>> {
         let start = after.saturating_add(1).to_be_bytes();
-        self.changes
+        self.log
+            .changes
             .range(start..)
             .take(limit)
             .map(|entry| {
@@ -379,16 +357,17 @@ impl Store {
     /// Drops change-log entries up to and including `upto` (the index has committed them).
     pub fn trim_changes(&self, upto: u64) -> StoreResult<()> {
         let mut batch = sled::Batch::default();
-        for key in self.changes.range(..=upto.to_be_bytes()).keys() {
+        for key in self.log.changes.range(..=upto.to_be_bytes()).keys() {
             batch.remove(key?);
         }
-        self.changes.apply_batch(batch)?;
+        self.log.changes.apply_batch(batch)?;
         Ok(())
     }
 
     /// Every verbatim of a workspace, in arrival order.
     pub fn workspace_verbatims(&self, workspace: &str) -> StoreResult<Vec<Verbatim>> {
-        self.verbatims
+        self.log
+            .verbatims
             .scan_prefix(workspace_prefix(workspace))
             .map(|entry| {
                 let (key, raw) = entry?;
@@ -399,7 +378,7 @@ impl Store {
 
     /// Every stored verbatim of every workspace, in key order.
     pub fn iter_all(&self) -> impl Iterator<Item = StoreResult<Verbatim>> + '_ {
-        self.verbatims.iter().map(|entry| {
+        self.log.verbatims.iter().map(|entry| {
             let (key, raw) = entry?;
             decode_record(&key, &raw)
         })
@@ -409,7 +388,7 @@ impl Store {
     pub fn workspaces(&self) -> StoreResult<Vec<String>> {
         let mut found = Vec::new();
         let mut from: Vec<u8> = Vec::new();
-        while let Some(entry) = self.verbatims.range(from.clone()..).keys().next() {
+        while let Some(entry) = self.log.verbatims.range(from.clone()..).keys().next() {
             let key = entry?;
             let Some(end) = key.iter().position(|&b| b == 0) else {
                 break;
@@ -423,14 +402,15 @@ impl Store {
 
     /// Number of verbatims in a workspace.
     pub fn count(&self, workspace: &str) -> usize {
-        self.verbatims
+        self.log
+            .verbatims
             .scan_prefix(workspace_prefix(workspace))
             .count()
     }
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> StoreResult<u64> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.log.db.size_on_disk()?)
     }
 }
 
@@ -457,20 +437,40 @@ mod tests {
         }
     }
 
+    /// Inserts through the group-commit writer, each verbatim with a digest of its text.
+    fn insert(store: &Store, workspace: &str, items: &[Verbatim]) -> StoreResult<Vec<Inserted>> {
+        let records = items
+            .iter()
+            .map(|v| NewRecord {
+                verbatim: v.clone(),
+                digest: digest_of(&v.text),
+            })
+            .collect();
+        store.insert_blocking(workspace, records)
+    }
+
+    fn digest_of(text: &str) -> ContentDigest {
+        let mut digest = [0; 16];
+        for (i, b) in text.bytes().enumerate() {
+            digest[i % 16] ^= b;
+        }
+        digest
+    }
+
     #[test]
     fn external_ids_are_idempotent_within_and_across_batches() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let out = store
-            .insert_batch(
-                "ws",
-                &[
-                    verbatim("a", Some("1")),
-                    verbatim("b", Some("1")),
-                    verbatim("c", None),
-                ],
-            )
-            .unwrap();
+        let out = insert(
+            &store,
+            "ws",
+            &[
+                verbatim("a", Some("1")),
+                verbatim("a", Some("1")),
+                verbatim("c", None),
+            ],
+        )
+        .unwrap();
         assert_eq!(
             out,
             vec![
@@ -479,35 +479,102 @@ mod tests {
                 Inserted::Created(2)
             ]
         );
-        let again = store
-            .insert_batch("ws", &[verbatim("a", Some("1"))])
-            .unwrap();
+        let again = insert(&store, "ws", &[verbatim("a", Some("1"))]).unwrap();
         assert_eq!(again, vec![Inserted::Duplicate(1)]);
         // Another workspace has its own keys.
-        let other = store
-            .insert_batch("other", &[verbatim("a", Some("1"))])
-            .unwrap();
+        let other = insert(&store, "other", &[verbatim("a", Some("1"))]).unwrap();
         assert_eq!(other, vec![Inserted::Created(3)]);
         assert_eq!(store.get("ws", 1).unwrap().unwrap().text, "a");
         assert_eq!(store.get("other", 1).unwrap(), None);
     }
 
     #[test]
+    fn a_reused_key_with_other_content_is_a_conflict_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        insert(&store, "ws", &[verbatim("a", Some("1"))]).unwrap();
+        let out = insert(
+            &store,
+            "ws",
+            &[verbatim("b", Some("1")), verbatim("a", Some("1"))],
+        )
+        .unwrap();
+        assert_eq!(out, vec![Inserted::Conflict(1), Inserted::Duplicate(1)]);
+        assert_eq!(store.get("ws", 1).unwrap().unwrap().text, "a");
+        assert_eq!(store.last_seq(), 1);
+        assert_eq!(
+            store.existing("ws", Source::Ticket, "1").unwrap(),
+            Some((1, Some(digest_of("a"))))
+        );
+    }
+
+    #[test]
+    fn keys_kept_before_digests_compare_the_stored_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        insert(&store, "ws", &[verbatim("a", Some("1"))]).unwrap();
+        // What an older build wrote: the sequence number alone.
+        let key = idempotency_key("ws", Source::Ticket, "1");
+        store
+            .log
+            .idempotency
+            .insert(&key, &1u64.to_be_bytes())
+            .unwrap();
+        assert_eq!(
+            store.existing("ws", Source::Ticket, "1").unwrap(),
+            Some((1, None))
+        );
+        let out = insert(
+            &store,
+            "ws",
+            &[verbatim("a", Some("1")), verbatim("b", Some("1"))],
+        )
+        .unwrap();
+        assert_eq!(out, vec![Inserted::Duplicate(1), Inserted::Conflict(1)]);
+    }
+
+    #[test]
+    fn concurrent_writers_share_group_commits_and_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path()).unwrap());
+        let writers: Vec<_> = (0..16)
+            .map(|w| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let durable = store.subscribe_durable();
+                    for i in 0..25 {
+                        let id = format!("{w}-{i}");
+                        let out = insert(&store, "ws", &[verbatim(&id, Some(&id))]).unwrap();
+                        assert!(matches!(out[..], [Inserted::Created(_)]));
+                        // Acknowledged means durable.
+                        let Inserted::Created(seq) = out[0] else {
+                            unreachable!()
+                        };
+                        assert!(*durable.borrow() >= seq);
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(store.count("ws"), 400);
+        assert_eq!(store.last_seq(), 400);
+        assert_eq!(*store.subscribe_durable().borrow(), 400);
+    }
+
+    #[test]
     fn delete_frees_the_key_and_logs_a_change() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store
-            .insert_batch("ws", &[verbatim("a", Some("x"))])
-            .unwrap();
+        insert(&store, "ws", &[verbatim("a", Some("x"))]).unwrap();
         assert_eq!(store.delete("ws", 1).unwrap(), Some(2));
         assert_eq!(store.delete("ws", 1).unwrap(), None);
         assert_eq!(store.get("ws", 1).unwrap(), None);
         let changes = store.changes_after(0, 10).unwrap();
         assert_eq!(changes.len(), 2);
         assert!(matches!(changes[1], (2, Change::Delete { seq: 1, .. })));
-        let again = store
-            .insert_batch("ws", &[verbatim("a", Some("x"))])
-            .unwrap();
+        let again = insert(&store, "ws", &[verbatim("a", Some("x"))]).unwrap();
         assert_eq!(again, vec![Inserted::Created(3)]);
         store.trim_changes(2).unwrap();
         assert_eq!(store.changes_after(0, 10).unwrap().len(), 1);
@@ -517,10 +584,8 @@ mod tests {
     fn updates_rewrite_records_and_log_changes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store
-            .insert_batch("ws", &[verbatim("a", None), verbatim("b", None)])
-            .unwrap();
-        store.insert_batch("other", &[verbatim("c", None)]).unwrap();
+        insert(&store, "ws", &[verbatim("a", None), verbatim("b", None)]).unwrap();
+        insert(&store, "other", &[verbatim("c", None)]).unwrap();
         assert_eq!(store.workspace_seqs("ws", 0, 10).unwrap(), vec![1, 2]);
         assert_eq!(store.workspaces().unwrap(), ["other", "ws"]);
         assert_eq!(store.workspace_seqs("ws", 1, 10).unwrap(), vec![2]);
@@ -545,16 +610,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store
-                .insert_batch("ws", &[verbatim("a", None), verbatim("b", None)])
-                .unwrap();
+            insert(&store, "ws", &[verbatim("a", None), verbatim("b", None)]).unwrap();
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.last_seq(), 2);
         assert_eq!(*store.subscribe_durable().borrow(), 2);
         assert_eq!(store.count("ws"), 2);
-        let out = store.insert_batch("ws", &[verbatim("c", None)]).unwrap();
+        let out = insert(&store, "ws", &[verbatim("c", None)]).unwrap();
         assert_eq!(out, vec![Inserted::Created(3)]);
     }
 }

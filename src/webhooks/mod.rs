@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::alerts::{Alert, AlertEvent, AlertSeverity, EVENT_TYPES};
 use crate::store::{DocBatch, DocKind, OutboxEntry};
-use crate::time::{format_rfc3339, Micros};
+use crate::time::{format_rfc3339, Micros, DAY};
 
 pub use self::service::{DeliveryFilter, NewWebhook, Webhooks};
 pub use self::signature::{sign, verify_signature, SignatureError};
@@ -48,7 +48,7 @@ impl Default for WebhooksConfig {
 }
 
 /// After a rotation, the old secret keeps signing for this long, so consumers can switch over.
-pub const ROTATION_OVERLAP_MICROS: Micros = 24 * 3_600 * 1_000_000;
+pub const ROTATION_OVERLAP_MICROS: Micros = DAY;
 
 /// A signing secret and its lifetime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -184,7 +184,7 @@ impl Worker {
             Err(err) => return Outcome::Failed(err.to_string()),
         };
         let now = time::now();
-        let timestamp = now.div_euclid(1_000_000);
+        let timestamp = now.div_euclid(time::SECOND);
         let signatures: Vec<String> = webhook
             .signing_secrets(now)
             .filter_map(|secret| {

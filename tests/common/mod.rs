@@ -5,7 +5,9 @@
 pub mod receiver;
 pub mod synthetic;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use tideline::config::Config;
 use tideline::proto::ingest_service_client::IngestServiceClient;
@@ -196,4 +198,50 @@ pub fn airline_rows() -> Option<Vec<NewVerbatim>> {
         &rows.errors[..rows.errors.len().min(5)]
     );
     Some(rows.items)
+}
+
+/// The `tideline` binary the process tests run: this build's, or the one `TIDELINE_TEST_BINARY`
+/// names (to run them against a release build, or an older build to see a defect it had).
+pub fn tideline_binary() -> PathBuf {
+    std::env::var_os("TIDELINE_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tideline")))
+}
+
+/// A `tideline serve` child process and the address it announced.
+pub struct ServeProcess {
+    pub child: Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Drop for ServeProcess {
+    /// A test that fails midway must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn spawn_serve(data_dir: &Path, extra: &[&str]) -> ServeProcess {
+    let mut child = Command::new(tideline_binary())
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tideline serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    ServeProcess { child, addr }
 }

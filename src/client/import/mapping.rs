@@ -287,7 +287,7 @@ pub fn describe(item: &proto::NewVerbatim) -> Vec<(String, String)> {
     let created_at = item
         .created_at
         .as_ref()
-        .map(|t| format_rfc3339(t.seconds * 1_000_000 + i64::from(t.nanos) / 1000));
+        .map(|t| format_rfc3339(crate::time::from_secs(t.seconds) + i64::from(t.nanos) / 1000));
     add("created_at", created_at.unwrap_or_default());
     add(
         "source",

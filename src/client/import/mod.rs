@@ -2,8 +2,10 @@
 //! streams them to a server over `StreamVerbatims`. Never touches the store directly; everything
 //! goes through the gRPC API, so the server's validation and idempotency apply to every row.
 //!
-//! - [`readers`]: CSV (delimiter sniffed) and JSON Lines, with physical line numbers.
-//! - [`mapping`]: columns → fields, row checks, stable derived external ids (resume).
+//! - [`readers`]: CSV (delimiter sniffed) and JSON Lines, with physical line numbers (`rows`:
+//!   what they produce).
+//! - [`mapping`]: columns → fields; `row_mapper`: one row → a verbatim, row checks, stable
+//!   derived external ids (resume).
 //! - [`time`]: timestamp formats, including `--time-format` patterns.
 //! - [`stream`]: batches over successive `StreamVerbatims` calls, bounded queues, the API key.
 //! - [`progress`], [`report`]: what the user sees during and after an import.
@@ -33,6 +35,9 @@ pub use time::{parse_timestamp, TimeFormat};
 
 use crate::proto;
 use readers::{NextRow, RowReader};
+
+/// The prefix of the external ids derived for rows that bring none.
+pub const DERIVED_ID_PREFIX: &str = "imp-";
 
 /// Import errors: an input, the mapping, the error report, or the server. A single bad row is
 /// not an error: it becomes a [`RowError`] and the import goes on.

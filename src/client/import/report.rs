@@ -67,8 +67,8 @@ impl ErrorReport {
     }
 }
 
-/// The counts of an import. `read` = `imported` + `duplicates` + `rejected` unless the import
-/// stopped early (`--strict`, or a server failure).
+/// The counts of an import. `read` = `imported` + `duplicates` + `rejected` + `conflicts` unless
+/// the import stopped early (`--strict`, or a server failure).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Summary {
     /// Rows read, refused ones included.
@@ -79,6 +79,11 @@ pub struct Summary {
     pub duplicates: u64,
     /// Rows refused by the reader or by the server.
     pub rejected: u64,
+    /// Rows whose external id is already the key of a stored verbatim with other content: nothing
+    /// was stored for them (a reused or mistaken id column).
+    pub conflicts: u64,
+    /// Rows whose id (from the id column) repeats an earlier row's in this import.
+    pub repeated_ids: u64,
     /// Rejections the server counted without listing them (beyond its `max_reported_failures`),
     /// so they are missing from the error report.
     pub unlisted_rejections: u64,
@@ -92,7 +97,7 @@ pub struct Summary {
 impl Summary {
     /// True when every row read was stored (as new or as a duplicate).
     pub fn is_clean(&self) -> bool {
-        self.rejected == 0 && !self.stopped_early
+        self.rejected == 0 && self.conflicts == 0 && !self.stopped_early
     }
 
     /// The summary as one JSON object.
@@ -105,11 +110,12 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "read {}, imported {}, duplicates {}, rejected {}, elapsed {:.2} s, {:.0} rows/s",
+            "read {}, imported {}, duplicates {}, rejected {}, conflicts {}, elapsed {:.2} s, {:.0} rows/s",
             self.read,
             self.imported,
             self.duplicates,
             self.rejected,
+            self.conflicts,
             self.elapsed_seconds,
             self.rows_per_second
         )?;
@@ -178,9 +184,15 @@ mod tests {
         };
         assert_eq!(
             summary.to_string(),
-            "read 10, imported 7, duplicates 2, rejected 1, elapsed 0.50 s, 20 rows/s"
+            "read 10, imported 7, duplicates 2, rejected 1, conflicts 0, elapsed 0.50 s, 20 rows/s"
         );
         assert!(!summary.is_clean());
+        let conflicted = Summary {
+            rejected: 0,
+            conflicts: 1,
+            ..summary.clone()
+        };
+        assert!(!conflicted.is_clean(), "a conflicting row was not stored");
         let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
         assert_eq!(json["imported"], 7);
         assert_eq!(json["rows_per_second"], 20.0);

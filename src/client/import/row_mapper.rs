@@ -159,7 +159,8 @@ impl<'a> RowMapper<'a> {
         Ok(proto::NewVerbatim {
             source: source as i32,
             external_id,
-            text: text.to_string(),
+            // The API takes `\n` line breaks only; exports from Windows end lines with `\r\n`.
+            text: text.replace("\r\n", "\n").replace('\r', "\n"),
             created_at,
             customer_id: cell(&mapping.customer_id).to_string(),
             account_id: cell(&mapping.account_id).to_string(),
@@ -250,7 +251,7 @@ fn derived_external_id(input_identity: &str, content: &[u8; 32], occurrence: u32
     hasher.update(occurrence.to_le_bytes());
     let digest = hasher.finalize();
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("imp-{hex}")
+    format!("{}{hex}", super::DERIVED_ID_PREFIX)
 }
 
 #[cfg(test)]

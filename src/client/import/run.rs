@@ -3,6 +3,8 @@
 //! and shows progress. The queue between the two is bounded, so memory stays flat whatever the
 //! file size.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -82,16 +84,20 @@ pub async fn run(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     } else {
         // Stopped early: the reader may be waiting on a pipe; it ends with the process.
-        Ok(())
+        Ok(IdCheck::default())
     };
+    if let Ok(ids) = &read {
+        importer.note_repeated_ids(ids);
+    }
     importer.note_unprinted_refusals();
     importer.progress.finish();
     let reported = importer.report.map(ErrorReport::finish).transpose();
     streamed?;
-    read?;
+    let read = read?;
     reported?;
 
     let mut summary = importer.summary;
+    summary.repeated_ids = read.repeated;
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     summary.rows_per_second = summary.read as f64 / summary.elapsed_seconds.max(1e-9);
     Ok(summary)
@@ -132,7 +138,7 @@ impl Importer<'_> {
                 }
             };
             self.progress.update(position);
-            if self.options.strict && self.summary.rejected > 0 {
+            if self.options.strict && self.summary.rejected + self.summary.conflicts > 0 {
                 self.summary.stopped_early = true;
                 break;
             }
@@ -161,6 +167,7 @@ impl Importer<'_> {
         self.summary.imported += response.created;
         self.summary.duplicates += response.duplicates;
         self.summary.rejected += response.rejected;
+        self.summary.conflicts += response.conflicts;
         let mut listed = 0;
         for failure in &response.failures {
             let Some(row) = usize::try_from(failure.index)
@@ -178,7 +185,8 @@ impl Importer<'_> {
             };
             self.record_refusal(row.input, &error)?;
         }
-        self.summary.unlisted_rejections += response.rejected.saturating_sub(listed);
+        self.summary.unlisted_rejections +=
+            (response.rejected + response.conflicts).saturating_sub(listed);
         Ok(())
     }
 
@@ -195,6 +203,20 @@ impl Importer<'_> {
         }
     }
 
+    /// Warns when the id column is not unique: its repeated values are answered as duplicates
+    /// (or conflicts), which is rarely what an id column means.
+    fn note_repeated_ids(&mut self, ids: &IdCheck) {
+        let (Some(column), Some((line, value))) = (&self.options.mapping.external_id, &ids.first)
+        else {
+            return;
+        };
+        self.progress.note(&format!(
+            "warning: the id column {column:?} is not unique: {} rows repeat an earlier row's id \
+             (first at line {line}: {value:?}); is it really each row's own id?",
+            ids.repeated
+        ));
+    }
+
     fn note_unprinted_refusals(&mut self) {
         if self.refusals_recorded <= PRINTED_REFUSALS {
             return;
@@ -208,10 +230,40 @@ impl Importer<'_> {
     }
 }
 
+/// Whether the ids read from the id column repeat: kept as 64-bit hashes, so a million rows cost
+/// a few megabytes.
+#[derive(Debug, Default)]
+struct IdCheck {
+    seen: HashSet<u64>,
+    hasher: RandomState,
+    repeated: u64,
+    /// The first repeated id: its line and value.
+    first: Option<(u64, String)>,
+}
+
+impl IdCheck {
+    fn see(&mut self, line: u64, item: &crate::proto::NewVerbatim) {
+        // Derived ids (rows without one) are unique by construction.
+        if item.external_id.is_empty() || item.external_id.starts_with(super::DERIVED_ID_PREFIX) {
+            return;
+        }
+        let hash = self.hasher.hash_one((item.source, &item.external_id));
+        if !self.seen.insert(hash) {
+            self.repeated += 1;
+            self.first
+                .get_or_insert_with(|| (line, item.external_id.clone()));
+        }
+    }
+}
+
 /// The reader thread: reads and maps every input in turn and hands batches to the async side,
 /// waiting while its queue is full. Returns early, without error, when the async side has stopped
-/// listening (a server failure, or `--strict`).
-fn read_inputs(options: &ImportOptions, events: &mpsc::Sender<Event>) -> Result<(), ImportError> {
+/// listening (a server failure, or `--strict`). Returns what it found of repeated ids.
+fn read_inputs(
+    options: &ImportOptions,
+    events: &mpsc::Sender<Event>,
+) -> Result<IdCheck, ImportError> {
+    let mut ids = IdCheck::default();
     let batch_size = options.batch_size.max(1);
     let listening = |event| events.blocking_send(event).is_ok();
     let mut position = ReadPosition::default();
@@ -233,6 +285,7 @@ fn read_inputs(options: &ImportOptions, events: &mpsc::Sender<Event>) -> Result<
             match next {
                 Mapped::Row { line, raw, item } => {
                     position.rows += 1;
+                    ids.see(line, &item);
                     batch.push(PendingRow {
                         input: index,
                         line,
@@ -240,7 +293,7 @@ fn read_inputs(options: &ImportOptions, events: &mpsc::Sender<Event>) -> Result<
                         item: *item,
                     });
                     if batch.len() >= batch_size && !send_batch(&mut batch, position, &listening) {
-                        return Ok(());
+                        return Ok(ids);
                     }
                 }
                 Mapped::Refused(error) => {
@@ -255,7 +308,7 @@ fn read_inputs(options: &ImportOptions, events: &mpsc::Sender<Event>) -> Result<
                         || !listening(refused)
                         || options.strict
                     {
-                        return Ok(());
+                        return Ok(ids);
                     }
                 }
                 Mapped::End => break,
@@ -263,7 +316,7 @@ fn read_inputs(options: &ImportOptions, events: &mpsc::Sender<Event>) -> Result<
         }
     }
     send_batch(&mut batch, position, &listening);
-    Ok(())
+    Ok(ids)
 }
 
 /// Hands over the batch, if it has rows. Returns whether the async side is still listening.

@@ -15,9 +15,7 @@ use time::parsing::Parsed;
 use time::UtcDateTime;
 
 use super::ImportError;
-use crate::time::Micros;
-
-const MICROS_PER_SECOND: i64 = 1_000_000;
+use crate::time::{Micros, SECOND};
 
 /// Parses the timestamp formats exports commonly use, as UTC: RFC 3339
 /// (`2015-02-24T11:35:52Z`, `+01:00` offsets), `YYYY-MM-DD HH:MM[:SS]` with an optional offset
@@ -26,7 +24,7 @@ pub fn parse_timestamp(raw: &str) -> Option<Micros> {
     static COMMON: LazyLock<Vec<OwnedFormatItem>> = LazyLock::new(common_formats);
     let raw = raw.trim();
     if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
-        return raw.parse::<i64>().ok()?.checked_mul(MICROS_PER_SECOND);
+        return raw.parse::<i64>().ok()?.checked_mul(SECOND);
     }
     // The date ends at a `T` or a space; a tab or another whitespace is no separator.
     let date = raw.split(['T', ' ']).next().unwrap_or(raw);
@@ -205,8 +203,8 @@ fn utc_micros(mut parsed: Parsed) -> Option<Micros> {
         Some(_) => {}
     }
     let utc = UtcDateTime::try_from(parsed).ok()?;
-    let micros = utc.unix_timestamp() * MICROS_PER_SECOND + i64::from(utc.microsecond());
-    Some(micros + i64::from(leap_second) * MICROS_PER_SECOND)
+    let micros = utc.unix_timestamp() * SECOND + i64::from(utc.microsecond());
+    Some(micros + i64::from(leap_second) * SECOND)
 }
 
 // The format items the formats above are made of.
@@ -290,7 +288,6 @@ mod tests {
     use super::*;
     use crate::time::format_rfc3339;
 
-    const SECOND: i64 = MICROS_PER_SECOND;
     /// 2015-02-24T11:35:00Z
     const TUESDAY: i64 = 1_424_777_700 * SECOND;
 
