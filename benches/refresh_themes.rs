@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tideline::alerts::{AlertRule, Alerts, EvaluateOptions};
 use tideline::model::tags::{GivenTags, Origin};
-use tideline::model::{Source, Verbatim};
+use tideline::model::{Limits, Source, Verbatim};
 use tideline::store::{NewRecord, Store};
 use tideline::tagging::tag_text;
 use tideline::tagging::taxonomy::Taxonomy;
@@ -90,7 +90,7 @@ fn main() {
     store.flush_blocking().unwrap();
     drop(verbatims);
     let before = peak_rss_mib();
-    let themes = Arc::new(Themes::new(store.clone()));
+    let themes = Arc::new(Themes::new(store.clone(), Limits::default()));
     let params = ThemeParams::default();
     for run in ["first (all new)", "second (continuing)"] {
         let started = Instant::now();
@@ -107,8 +107,18 @@ fn main() {
         );
     }
     // A backtest records and delivers nothing: the outbox is never used.
-    let outbox = Arc::new(Webhooks::new(store.clone(), WebhooksConfig::default()));
-    let alerting = Alerts::new(store.clone(), themes, outbox, AlertRule::default());
+    let outbox = Arc::new(Webhooks::new(
+        store.clone(),
+        WebhooksConfig::default(),
+        Limits::default(),
+    ));
+    let alerting = Alerts::new(
+        store.clone(),
+        themes,
+        outbox,
+        AlertRule::default(),
+        Limits::default(),
+    );
     let end = START + ROWS as i64 * SPACING;
     let runs = [
         ("alert evaluation at the end", None),

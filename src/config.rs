@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertRule;
-use crate::model::{validate_workspace, Limits};
+use crate::model::validate_workspace;
+pub use crate::model::Limits;
 use crate::themes::ThemeParams;
 pub use crate::webhooks::WebhooksConfig;
 
@@ -44,7 +45,7 @@ pub struct Config {
     pub default_workspace: String,
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish before the server stops.
     pub shutdown_grace_secs: u64,
-    pub limits: LimitsConfig,
+    pub limits: Limits,
     pub index: IndexConfig,
     pub tagging: TaggingConfig,
     pub themes: ThemesConfig,
@@ -121,22 +122,6 @@ impl Default for TaggingConfig {
     }
 }
 
-/// Request limits. Each is reported by name when exceeded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Largest accepted verbatim text, in bytes (INVALID_ARGUMENT per item).
-    pub max_text_bytes: usize,
-    /// Most items in one IngestVerbatims call or one StreamVerbatims message (RESOURCE_EXHAUSTED).
-    pub max_batch_items: usize,
-    /// Largest gRPC message the server accepts or sends, in bytes (RESOURCE_EXHAUSTED).
-    pub max_message_bytes: usize,
-    /// Largest search page_size; larger values are clamped to it.
-    pub max_page_size: usize,
-    /// Most per-item failures listed in a StreamVerbatims response (all are counted).
-    pub max_reported_failures: usize,
-}
-
 /// Search-index behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -155,24 +140,12 @@ impl Default for Config {
             data_dir: PathBuf::from("./tideline-data"),
             default_workspace: "default".to_string(),
             shutdown_grace_secs: 10,
-            limits: LimitsConfig::default(),
+            limits: Limits::default(),
             index: IndexConfig::default(),
             tagging: TaggingConfig::default(),
             themes: ThemesConfig::default(),
             alerts: AlertsConfig::default(),
             webhooks: WebhooksConfig::default(),
-        }
-    }
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            max_text_bytes: 32 * 1024,
-            max_batch_items: 1000,
-            max_message_bytes: 16 * 1024 * 1024,
-            max_page_size: 1000,
-            max_reported_failures: 1000,
         }
     }
 }
@@ -320,17 +293,8 @@ impl Config {
         };
         validate_workspace(&self.default_workspace)
             .map_err(|e| invalid("default_workspace", &e.message))?;
-        if self.limits.max_text_bytes == 0 {
-            return Err(invalid("limits.max_text_bytes", "must be positive"));
-        }
-        if self.limits.max_batch_items == 0 {
-            return Err(invalid("limits.max_batch_items", "must be positive"));
-        }
-        if self.limits.max_message_bytes < 1024 {
-            return Err(invalid("limits.max_message_bytes", "must be at least 1024"));
-        }
-        if self.limits.max_page_size == 0 {
-            return Err(invalid("limits.max_page_size", "must be positive"));
+        if let Some((field, message)) = self.limits.invalid_field() {
+            return Err(invalid(field, message));
         }
         if self.index.writer_memory_mb < 15 {
             return Err(invalid("index.writer_memory_mb", "must be at least 15"));
@@ -367,13 +331,6 @@ impl Config {
             ));
         }
         Ok(())
-    }
-
-    /// The limits a new verbatim is validated against.
-    pub fn verbatim_limits(&self) -> Limits {
-        Limits {
-            max_text_bytes: self.limits.max_text_bytes,
-        }
     }
 
     pub fn commit_interval(&self) -> Duration {
@@ -446,12 +403,13 @@ mod tests {
             data_dir: PathBuf::from("/d"),
             default_workspace: "acme".into(),
             shutdown_grace_secs: 3,
-            limits: LimitsConfig {
+            limits: Limits {
                 max_text_bytes: 10,
                 max_batch_items: 11,
                 max_message_bytes: 4096,
                 max_page_size: 13,
                 max_reported_failures: 14,
+                ..Default::default()
             },
             index: IndexConfig {
                 commit_interval_ms: 15,

@@ -44,9 +44,16 @@ pub enum Error {
 }
 
 impl Error {
-    /// `what` was not found (e.g. `theme TH-0001`).
-    pub fn not_found(what: impl Into<String>) -> Error {
-        Error::NotFound { what: what.into() }
+    /// The `kind` (e.g. `theme`) named `id` was not found; a long id is shown in excerpt.
+    pub fn not_found(kind: &str, id: &str) -> Error {
+        let id = if id.chars().count() <= 64 && !id.contains(char::is_control) {
+            id.to_string()
+        } else {
+            crate::model::quoted(id)
+        };
+        Error::NotFound {
+            what: format!("{kind} {id}"),
+        }
     }
 }
 

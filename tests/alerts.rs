@@ -53,78 +53,14 @@ fn clients(t: &TestServer) -> Clients {
     }
 }
 
-/// Ingests the synthetic stream ending now; returns when it is stored.
-async fn ingest_stream(t: &mut TestServer, now: i64, base: i64) {
-    let items = synthetic::feedback(now, base);
-    for chunk in items.chunks(1000) {
-        let response = t
-            .ingest
-            .ingest_verbatims(proto::IngestVerbatimsRequest {
-                items: chunk.to_vec(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(response
-            .results
-            .iter()
-            .all(|r| r.outcome == proto::ItemOutcome::Created as i32));
-    }
-}
-
-/// Rules for the synthetic stream: a 3-day window against a 14-day baseline.
-async fn use_short_windows(c: &mut Clients) {
-    c.alerts
-        .update_alert_rules(proto::UpdateAlertRulesRequest {
-            rules: Some(proto::AlertRules {
-                window_seconds: 3 * DAY_SECS as u64,
-                baseline_seconds: 14 * DAY_SECS as u64,
-                velocity_threshold: 0.3,
-                min_mentions: 10,
-                significance: 0.01,
-                new_share: 0.002,
-                cooldown_seconds: 7 * DAY_SECS as u64,
-                negative_share_increase: 0.25,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-}
-
-/// Refreshes into 11 themes (the stream's topics); returns the id of the crash theme.
-async fn refresh(t: &mut TestServer, c: &mut Clients) -> String {
-    c.themes
-        .refresh_themes(proto::RefreshThemesRequest {
-            k: 11,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let (_, ids) = t.search("crashes launch").await;
-    let hit = t
-        .verbatims
-        .get_verbatim(proto::GetVerbatimRequest {
-            id: ids[0].clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(!hit.theme_id.is_empty(), "the crash verbatims have a theme");
-    hit.theme_id
-}
-
 #[tokio::test]
 async fn backtest_over_a_synthetic_stream_alerts_only_the_tripling_theme() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = start(dir.path()).await;
     let mut c = clients(&t);
     let now = now_secs();
-    ingest_stream(&mut t, now, 20).await;
-    let crash = refresh(&mut t, &mut c).await;
+    synthetic::ingest(&mut t, now, 20).await;
+    let crash = synthetic::refresh(&mut t).await;
 
     let first = now - 12 * DAY_SECS;
     let backtest = c
@@ -300,10 +236,10 @@ async fn alerts_reach_webhooks_signed_once_each_through_failures_and_changes() {
         .unwrap()
         .into_inner();
     let now = now_secs();
-    ingest_stream(&mut t, now, 12).await;
-    use_short_windows(&mut c).await;
+    synthetic::ingest(&mut t, now, 12).await;
+    synthetic::use_short_windows(&t).await;
     // The refresh evaluates the rules live: the crash theme alerts and is delivered.
-    let crash = refresh(&mut t, &mut c).await;
+    let crash = synthetic::refresh(&mut t).await;
 
     let created_event = tokio::time::timeout(Duration::from_secs(60), watch.message())
         .await
@@ -526,9 +462,9 @@ async fn a_pending_delivery_arrives_after_a_restart() {
     // Each failure asks for 3 s, so the delivery is still pending when the server stops.
     receiver.answer_by_default(503, Some("3"));
     let (_, secret) = subscribe(&mut c, receiver.url("/hook")).await;
-    ingest_stream(&mut t, now_secs(), 12).await;
-    use_short_windows(&mut c).await;
-    refresh(&mut t, &mut c).await;
+    synthetic::ingest(&mut t, now_secs(), 12).await;
+    synthetic::use_short_windows(&t).await;
+    synthetic::refresh(&mut t).await;
     let failed = receiver
         .wait_until("a failed attempt", |r| !r.is_empty())
         .await;

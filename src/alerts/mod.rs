@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::evaluate::{EvaluateOptions, Evaluation, ThemeStanding};
 pub use self::rules::AlertRule;
-pub use self::service::{AlertFilter, AlertOutbox, Alerts};
+pub use self::service::{AlertFilter, AlertOutbox, Alerts, Watched};
 use crate::time::Micros;
 use crate::trends::FrequencyClass;
 

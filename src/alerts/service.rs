@@ -7,17 +7,31 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use super::evaluate::{evaluation_times, Context, EvaluateOptions, Evaluation, LastRaised};
 use super::rules::AlertRule;
 use super::{alert_id, Alert, AlertEvent, AlertNote, AlertStatus, EVENT_CREATED, EVENT_UPDATED};
 use crate::error::{Error, Result};
-use crate::model::ValidationError;
+use crate::model::{Limits, ValidationError};
 use crate::store::{DocBatch, DocKind, Store};
 use crate::tagging::taxonomy::Taxonomy;
 use crate::themes::service::{MeasuredClass, Themes};
 use crate::time::Micros;
+
+/// Alert events kept for watchers (of all workspaces) that have not taken them yet; a watcher
+/// further behind misses events and is told so.
+const EVENTS_KEPT: usize = 256;
+
+/// What a watch delivers: alert events of its workspace, then, if it ends early, why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watched {
+    Event(Box<AlertEvent>),
+    /// The watcher fell behind the server's events by this many and missed them.
+    Missed(u64),
+    /// The watcher stopped taking events: this many were waiting for it.
+    TooSlow(usize),
+}
 
 /// The alert counter's and the rules' document names.
 const COUNTER_NAME: &str = "next";
@@ -64,6 +78,7 @@ impl AlertFilter {
 /// Evaluation, the alert log and live watchers for all workspaces.
 pub struct Alerts {
     store: Arc<Store>,
+    limits: Limits,
     themes: Arc<Themes>,
     outbox: Arc<dyn AlertOutbox>,
     defaults: AlertRule,
@@ -81,13 +96,15 @@ impl Alerts {
         themes: Arc<Themes>,
         outbox: Arc<dyn AlertOutbox>,
         defaults: AlertRule,
+        limits: Limits,
     ) -> Alerts {
         Alerts {
             store,
+            limits,
             themes,
             outbox,
             defaults,
-            events: broadcast::channel(1024).0,
+            events: broadcast::channel(EVENTS_KEPT).0,
             writing: Mutex::new(()),
             closing: tokio::sync::watch::Sender::new(false),
         }
@@ -98,14 +115,41 @@ impl Alerts {
         self.closing.send_replace(true);
     }
 
-    /// Resolves once watches should end.
-    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.closing.subscribe()
-    }
-
-    /// New alerts and alert changes of every workspace, as they are committed.
-    pub fn subscribe(&self) -> broadcast::Receiver<(String, AlertEvent)> {
-        self.events.subscribe()
+    /// New alerts and alert changes of one workspace, from now on, at most `buffer` waiting
+    /// for the watcher: one that does not take them is cut off (its last item says why), so a
+    /// client that never reads costs a bounded amount. The watch ends when the receiver is
+    /// dropped or the server shuts down. Call on the async runtime.
+    pub fn watch(&self, workspace: String, buffer: usize) -> mpsc::Receiver<Watched> {
+        let (tx, rx) = mpsc::channel(buffer.max(1) + 1);
+        let mut events = self.events.subscribe();
+        let mut closing = self.closing.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let received = tokio::select! {
+                    _ = tx.closed() => return,
+                    _ = closing.wait_for(|closed| *closed) => return,
+                    received = events.recv() => received,
+                };
+                let item = match received {
+                    Ok((ws, event)) if ws == workspace => Watched::Event(Box::new(event)),
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => Watched::Missed(missed),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let last = !matches!(item, Watched::Event(_));
+                // One slot stays free for the reason a watch ends.
+                let item = if tx.capacity() <= 1 && !last {
+                    Watched::TooSlow(buffer)
+                } else {
+                    item
+                };
+                let ends = !matches!(item, Watched::Event(_));
+                if tx.try_send(item).is_err() || ends {
+                    return;
+                }
+            }
+        });
+        rx
     }
 
     /// The workspace's rules: its own, or the configured defaults.
@@ -255,6 +299,7 @@ impl Alerts {
 
     /// Alerts matching `filter`, newest first.
     pub fn list(&self, workspace: &str, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        self.limits.check_list("statuses", filter.statuses.len())?;
         let mut alerts: Vec<Alert> = self
             .store
             .docs::<Alert>(workspace, DocKind::Alert)?
@@ -268,7 +313,7 @@ impl Alerts {
     pub fn get(&self, workspace: &str, id: &str) -> Result<Alert> {
         self.store
             .doc(workspace, DocKind::Alert, id)?
-            .ok_or_else(|| Error::not_found(format!("alert {id}")))
+            .ok_or_else(|| Error::not_found("alert", id))
     }
 
     /// Moves an alert to `status` with an optional assignee and note; emits `alert.updated` to
@@ -282,6 +327,8 @@ impl Alerts {
         note: String,
         now: Micros,
     ) -> Result<Alert> {
+        self.limits.check_name("assignee", &assignee)?;
+        self.limits.check_note("note", &note)?;
         let _writing = self.writing.lock().expect("alert log lock");
         let mut alert = self.get(workspace, id)?;
         if !alert.status.can_move_to(status) {
@@ -305,6 +352,12 @@ impl Alerts {
             assignee: alert.assignee.clone(),
             note,
         });
+        // A long-lived alert keeps its latest notes; its events stay bounded.
+        let excess = alert
+            .notes
+            .len()
+            .saturating_sub(self.limits.max_alert_notes);
+        alert.notes.drain(..excess);
         let mut batch = DocBatch::default();
         batch.put(workspace, DocKind::Alert, &alert.id, &alert);
         let change = AlertEvent {

@@ -5,12 +5,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
-use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
 use crate::alerts::{
-    Alert, AlertFilter, AlertRule, AlertSeverity, AlertStatus, EvaluateOptions, RuleKind,
+    Alert, AlertFilter, AlertRule, AlertSeverity, AlertStatus, EvaluateOptions, RuleKind, Watched,
 };
 use crate::engine::Engine;
 use crate::model::ValidationError;
@@ -256,13 +257,10 @@ impl AlertService for AlertApi {
             .engine
             .run(move |s| s.alerts.list(&ws, &filter))
             .await?;
-        let page = pagination::paginate(
-            alerts,
-            req.page_size,
-            self.engine.config().limits.max_page_size,
-            &req.page_token,
-            fingerprint,
-        )?;
+        let page =
+            self.engine
+                .pager()
+                .paginate(alerts, req.page_size, &req.page_token, fingerprint)?;
         Ok(Response::new(proto::ListAlertsResponse {
             alerts: page.items.into_iter().map(alert_to_proto).collect(),
             next_page_token: page.next_page_token,
@@ -308,38 +306,22 @@ impl AlertService for AlertApi {
         request: Request<proto::WatchAlertsRequest>,
     ) -> Result<Response<Self::WatchAlertsStream>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
-        let alerts = &self.engine.services().alerts;
-        let (mut events, mut closing) = (alerts.subscribe(), alerts.closing());
-        let stream = async_stream(move |tx| async move {
-            loop {
-                let received = tokio::select! {
-                    _ = tx.closed() => return,
-                    _ = closing.wait_for(|closed| *closed) => return,
-                    received = events.recv() => received,
-                };
-                match received {
-                    Ok((ws, event)) if ws == workspace => {
-                        let message = proto::AlertEvent {
-                            r#type: event.event_type.to_string(),
-                            alert: Some(alert_to_proto(event.alert)),
-                        };
-                        if tx.send(Ok(message)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(missed)) => {
-                        let status = Status::data_loss(format!(
-                            "watcher fell behind and missed {missed} alert events; list alerts and watch again"
-                        ));
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-            }
+        let buffer = self.engine.config().limits.watch_buffer_events;
+        let watched = self.engine.services().alerts.watch(workspace, buffer);
+        let stream = ReceiverStream::new(watched).map(|item| match item {
+            Watched::Event(event) => Ok(proto::AlertEvent {
+                r#type: event.event_type.to_string(),
+                alert: Some(alert_to_proto(event.alert)),
+            }),
+            Watched::Missed(missed) => Err(Status::data_loss(format!(
+                "watcher fell behind and missed {missed} alert events; list alerts and watch again"
+            ))),
+            Watched::TooSlow(waiting) => Err(Status::data_loss(format!(
+                "watcher stopped reading with {waiting} alert events waiting \
+                 (limit limits.watch_buffer_events={waiting}); list alerts and watch again"
+            ))),
         });
-        Ok(Response::new(stream))
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn get_alert_rules(
@@ -373,15 +355,4 @@ impl AlertService for AlertApi {
             .await?;
         Ok(Response::new(rules_to_proto(workspace, rules)))
     }
-}
-
-/// A response stream fed by a task: the task ends when the client goes away.
-fn async_stream<F, Fut>(produce: F) -> AlertEventStream
-where
-    F: FnOnce(tokio::sync::mpsc::Sender<Result<proto::AlertEvent, Status>>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(produce(tx));
-    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }

@@ -2,19 +2,17 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
+use prost::Message as _;
 use tonic::{Code, Request, Response, Status, Streaming};
 
-use super::status::{item_error, item_validation_error, name_message_limit};
+use super::status::{item_error, item_validation_error, name_transport_error};
 use super::{convert, resolve_workspace};
 use crate::engine::{Engine, ItemResult};
-use crate::model::{validate_workspace, VerbatimId};
+use crate::model::{quoted, validate_workspace, VerbatimId};
 use crate::proto;
 use crate::proto::ingest_service_server::IngestService;
 use crate::store::Inserted;
-
-/// How many already-received stream messages are grouped into one store write.
-const STREAM_MESSAGES_PER_WRITE: usize = 16;
 
 pub struct IngestApi {
     engine: Arc<Engine>,
@@ -62,6 +60,11 @@ fn conflict_error(index: u64, existing: u64) -> proto::ItemError {
             VerbatimId(existing)
         ),
     )
+}
+
+/// The size of a received stream message (0 for a transport error).
+fn encoded_len(message: &Result<proto::StreamVerbatimsRequest, Status>) -> usize {
+    message.as_ref().map_or(0, |m| m.encoded_len())
 }
 
 /// Running totals of a stream.
@@ -132,18 +135,32 @@ impl IngestService for IngestApi {
         let max_batch = config.limits.max_batch_items;
         let max_message = config.limits.max_message_bytes;
         let default_workspace = resolve_workspace(&request, "", &config.default_workspace)?;
-        let mut messages = request.into_inner().ready_chunks(STREAM_MESSAGES_PER_WRITE);
+        let max_buffer = config.limits.max_stream_buffer_bytes;
+        let mut messages = request.into_inner();
         let mut tally = StreamTally {
             response: Default::default(),
             max_reported: config.limits.max_reported_failures,
         };
         let mut workspace: Option<String> = None;
         let mut next_index = 0u64;
-        while let Some(chunk) = messages.next().await {
+        while let Some(first) = messages.next().await {
+            // The messages already received, up to `limits.max_stream_buffer_bytes`, make one
+            // store write; the client waits for the rest (HTTP/2 flow control).
+            let mut buffered = encoded_len(&first);
+            let mut chunk = vec![first];
+            while buffered < max_buffer && chunk.last().is_some_and(Result::is_ok) {
+                match messages.next().now_or_never() {
+                    Some(Some(message)) => {
+                        buffered += encoded_len(&message);
+                        chunk.push(message);
+                    }
+                    _ => break,
+                }
+            }
             let mut group = Vec::new();
             let mut group_indices = Vec::new();
             for message in chunk {
-                let message = message.map_err(|s| name_message_limit(s, max_message))?;
+                let message = message.map_err(|s| name_transport_error(s, max_message))?;
                 let first = next_index;
                 let count = message.items.len() as u64;
                 next_index += count;
@@ -165,8 +182,8 @@ impl IngestService for IngestApi {
                         Code::InvalidArgument,
                         "workspace",
                         format!(
-                            "workspace: {:?} differs from the stream's workspace {ws:?}",
-                            message.workspace
+                            "workspace: {} differs from the stream's workspace {ws:?}",
+                            quoted(&message.workspace)
                         ),
                     ))
                 } else if message.items.len() > max_batch {
@@ -190,10 +207,9 @@ impl IngestService for IngestApi {
                 group_indices.extend(first..first + count);
                 group.extend(message.items.into_iter().map(convert::new_verbatim));
             }
-            if group.is_empty() {
+            let (Some(ws), false) = (workspace.as_deref(), group.is_empty()) else {
                 continue;
-            }
-            let ws = workspace.as_deref().expect("set by the first message");
+            };
             let results = self.engine.store_batch(ws, group, false).await?;
             for (index, result) in group_indices.into_iter().zip(results) {
                 tally.record(index, result);

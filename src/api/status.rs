@@ -7,21 +7,44 @@ use crate::index::IndexError;
 use crate::model::ValidationError;
 use crate::proto;
 
+/// The longest status message sent: gRPC carries it in a header, and metadata has a size limit
+/// (a larger one would reach the client as RESOURCE_EXHAUSTED instead of the error).
+const MAX_STATUS_MESSAGE_BYTES: usize = 1024;
+
 impl From<Error> for Status {
     fn from(err: Error) -> Status {
-        match err {
-            Error::Validation(e) => Status::invalid_argument(e.to_string()),
-            Error::Index(IndexError::Query(message)) => {
-                Status::invalid_argument(format!("query: {message}"))
-            }
-            e @ Error::LimitExceeded { .. } => Status::resource_exhausted(e.to_string()),
-            e @ Error::NotFound { .. } => Status::not_found(e.to_string()),
-            Error::FailedPrecondition(message) => Status::failed_precondition(message),
-            e @ Error::Timeout(_) => Status::deadline_exceeded(e.to_string()),
-            other => {
-                tracing::error!(error = %other, "request failed");
-                Status::internal(other.to_string())
-            }
+        let status = status_of(err);
+        let message = status.message();
+        if message.len() <= MAX_STATUS_MESSAGE_BYTES {
+            return status;
+        }
+        let mut end = MAX_STATUS_MESSAGE_BYTES - 40;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let shortened = format!(
+            "{}… (message of {} bytes cut)",
+            &message[..end],
+            message.len()
+        );
+        Status::new(status.code(), shortened)
+    }
+}
+
+/// The status of an error, before its message is bounded.
+fn status_of(err: Error) -> Status {
+    match err {
+        Error::Validation(e) => Status::invalid_argument(e.to_string()),
+        Error::Index(IndexError::Query(message)) => {
+            Status::invalid_argument(format!("query: {message}"))
+        }
+        e @ Error::LimitExceeded { .. } => Status::resource_exhausted(e.to_string()),
+        e @ Error::NotFound { .. } => Status::not_found(e.to_string()),
+        Error::FailedPrecondition(message) => Status::failed_precondition(message),
+        e @ Error::Timeout(_) => Status::deadline_exceeded(e.to_string()),
+        other => {
+            tracing::error!(error = %other, "request failed");
+            Status::internal(other.to_string())
         }
     }
 }
@@ -58,18 +81,28 @@ fn code_name(code: Code) -> &'static str {
     }
 }
 
-/// tonic reports an oversized message as OUT_OF_RANGE with its own wording; this names our limit
-/// and uses RESOURCE_EXHAUSTED, like other gRPC implementations.
-pub fn name_message_limit(status: Status, max_message_bytes: usize) -> Status {
-    if status.code() == Code::OutOfRange && status.message().contains("message length too large") {
-        Status::resource_exhausted(message_limit_text(status.message(), max_message_bytes))
-    } else {
-        status
+/// A status tonic produced while taking a request in (before or between handler steps), in the
+/// terms of this API: an oversized message becomes RESOURCE_EXHAUSTED naming
+/// `limits.max_message_bytes`; a body that does not decode as the request message (garbage,
+/// truncated, invalid UTF-8 in a string field) becomes INVALID_ARGUMENT. Others pass unchanged.
+pub fn name_transport_error(status: Status, max_message_bytes: usize) -> Status {
+    let message = status.message();
+    match status.code() {
+        Code::OutOfRange if message.contains("message length too large") => {
+            Status::resource_exhausted(message_limit_text(message, max_message_bytes))
+        }
+        Code::Internal if message.starts_with("failed to decode Protobuf message") => {
+            Status::invalid_argument(format!(
+                "request body is not a valid protobuf message of this method: {}",
+                message.trim_start_matches("failed to decode Protobuf message: ")
+            ))
+        }
+        _ => status,
     }
 }
 
 /// The message used when a request exceeds `limits.max_message_bytes`.
-pub fn message_limit_text(detail: &str, max_message_bytes: usize) -> String {
+fn message_limit_text(detail: &str, max_message_bytes: usize) -> String {
     let found = detail
         .split("found ")
         .nth(1)

@@ -123,13 +123,10 @@ impl ThemeService for ThemeApi {
             .themes_in_scope(&workspace, filter, req.include_inactive)
             .await?;
         let themed: u64 = themes.iter().map(|(_, v)| v).sum();
-        let page = pagination::paginate(
-            themes,
-            req.page_size,
-            self.engine.config().limits.max_page_size,
-            &req.page_token,
-            fingerprint,
-        )?;
+        let page =
+            self.engine
+                .pager()
+                .paginate(themes, req.page_size, &req.page_token, fingerprint)?;
         Ok(Response::new(proto::ListThemesResponse {
             themes: page
                 .items
@@ -206,9 +203,6 @@ impl ThemeService for ThemeApi {
     ) -> Result<Response<proto::RefreshThemesResponse>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let k = request.into_inner().k;
-        if k == 1 {
-            return Err(ValidationError::new("k", "must be 0 (automatic) or at least 2").into());
-        }
         let s = self
             .engine
             .refresh_themes(&workspace, (k > 0).then_some(k as usize))

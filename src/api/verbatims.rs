@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
 use crate::engine::{ClearTags, Engine, SearchRequest, SearchResults};
-use crate::model::{ValidationError, VerbatimId};
+use crate::model::{quoted, ValidationError, VerbatimId};
 use crate::proto;
 use crate::proto::verbatim_service_server::VerbatimService;
 
@@ -81,7 +81,7 @@ impl VerbatimService for VerbatimApi {
                 other => {
                     return Err(ValidationError::new(
                         format!("clear[{i}]"),
-                        format!("unknown dimension {other:?}"),
+                        format!("unknown dimension {}", quoted(other)),
                     )
                     .into())
                 }

@@ -174,10 +174,9 @@ impl WebhookService for WebhookApi {
             .engine
             .run(move |s| s.webhooks.deliveries(&ws, &filter))
             .await?;
-        let page = pagination::paginate(
+        let page = self.engine.pager().paginate(
             deliveries,
             req.page_size,
-            self.engine.config().limits.max_page_size,
             &req.page_token,
             fingerprint,
         )?;

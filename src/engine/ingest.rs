@@ -107,7 +107,7 @@ impl Engine {
         wait_for_index: bool,
     ) -> Result<Vec<ItemResult>> {
         let now = crate::time::now();
-        let limits = self.config.verbatim_limits();
+        let limits = &self.config.limits;
         let mut results: Vec<Option<ItemResult>> = Vec::with_capacity(items.len());
         let mut accepted = Vec::with_capacity(items.len());
         for (position, item) in items.into_iter().enumerate() {
@@ -203,7 +203,7 @@ impl Engine {
         };
         let Validated {
             verbatim, given, ..
-        } = item.validate(workspace, crate::time::now(), self.config.verbatim_limits())?;
+        } = item.validate(workspace, crate::time::now(), &self.config.limits)?;
         let redact_pii = self.config.tagging.redact_pii;
         let ws = workspace.to_string();
         self.run(move |s| {

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::index::writer::{self, IndexerHandle};
 use crate::index::SearchIndex;
 use crate::model::{Verbatim, VerbatimId};
+use crate::pagination::Pager;
 use crate::store::Store;
 use crate::tagging::service::{ActiveTaxonomy, RetagJob, Tagging};
 use crate::themes::service::Themes;
@@ -44,6 +45,7 @@ pub struct Services {
 pub struct Engine {
     config: Config,
     services: Arc<Services>,
+    pager: Pager,
     indexer: tokio::sync::Mutex<Option<IndexerHandle>>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -62,21 +64,28 @@ impl Engine {
         })
         .await??;
         let store = Arc::new(store);
+        let pager = Pager::new(store.page_key()?, config.limits.max_page_size);
         tracing::info!(
             data_dir = %config.data_dir.display(),
             last_seq = store.last_seq(),
             index_watermark = ?opened.watermark,
             "engine opened"
         );
-        let themes = Arc::new(Themes::new(store.clone()));
-        let webhooks = Arc::new(Webhooks::new(store.clone(), config.webhooks.clone()));
+        let limits = &config.limits;
+        let themes = Arc::new(Themes::new(store.clone(), limits.clone()));
+        let webhooks = Arc::new(Webhooks::new(
+            store.clone(),
+            config.webhooks.clone(),
+            limits.clone(),
+        ));
         let services = Arc::new(Services {
-            tagging: Tagging::new(store.clone()),
+            tagging: Tagging::new(store.clone(), limits.clone()),
             alerts: Alerts::new(
                 store.clone(),
                 themes.clone(),
                 webhooks.clone(),
                 config.alerts.rules,
+                limits.clone(),
             ),
             themes,
             webhooks,
@@ -95,6 +104,7 @@ impl Engine {
         Ok(Engine {
             config,
             services,
+            pager,
             indexer: tokio::sync::Mutex::new(Some(indexer)),
             background,
         })
@@ -102,6 +112,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Signs and reads page tokens, sizes pages.
+    pub fn pager(&self) -> &Pager {
+        &self.pager
     }
 
     /// The services, for what needs no blocking work (watching alerts, refresh phases, jobs).
@@ -218,5 +233,5 @@ pub fn reindex(config: &Config) -> Result<u64> {
 }
 
 fn not_found(id: VerbatimId) -> Error {
-    Error::not_found(format!("verbatim {id}"))
+    Error::not_found("verbatim", &id.to_string())
 }

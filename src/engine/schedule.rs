@@ -9,6 +9,7 @@ use super::{Engine, Services};
 use crate::alerts::{EvaluateOptions, Evaluation};
 use crate::config::Config;
 use crate::error::Result;
+use crate::model::ValidationError;
 use crate::themes::service::RefreshSummary;
 use crate::themes::ThemeParams;
 
@@ -97,6 +98,14 @@ impl Engine {
         workspace: &str,
         k: Option<usize>,
     ) -> Result<RefreshSummary> {
+        let max_k = self.config.limits.max_themes_k;
+        if k.is_some_and(|k| k == 1 || k > max_k) {
+            return Err(ValidationError::new(
+                "k",
+                format!("must be 0 (automatic) or 2 to limits.max_themes_k={max_k}"),
+            )
+            .into());
+        }
         let params = self.config.themes.params(k);
         let ws = workspace.to_string();
         let summary = self

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::Engine;
 use crate::error::Result;
-use crate::index::search::{Filter, Order, SearchQuery};
-use crate::model::{Source, Verbatim};
+use crate::index::search::{check_query, Filter, Order, QueryLimits, SearchQuery};
+use crate::model::{Limits, Source, ValidationError, Verbatim};
 use crate::pagination::{self, PageToken};
 use crate::themes::record::{Theme, ThemeStatus};
 
@@ -48,12 +48,13 @@ pub struct SearchResults {
 impl Engine {
     /// Searches one workspace, one page at a time.
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults> {
-        let page_size = pagination::page_size(request.page_size, self.config.limits.max_page_size)?;
+        check_request(&request, &self.config.limits)?;
+        let page_size = self.pager.page_size(request.page_size)?;
         let fingerprint = pagination::fingerprint(&request);
         let (offset, max_seq) = if request.page_token.is_empty() {
             (0, self.services.index.indexed_seq())
         } else {
-            let token = PageToken::decode(&request.page_token, fingerprint)?;
+            let token = self.pager.decode(&request.page_token, fingerprint)?;
             (token.offset, token.max_seq)
         };
         let order = request.order.unwrap_or(if request.query.trim().is_empty() {
@@ -98,12 +99,11 @@ impl Engine {
             .collect();
         let next_offset = offset + returned;
         let next_page_token = if returned > 0 && (next_offset as u64) < page.total {
-            PageToken {
+            self.pager.encode(&PageToken {
                 offset: next_offset,
                 max_seq,
                 fingerprint,
-            }
-            .encode()
+            })
         } else {
             String::new()
         };
@@ -124,6 +124,7 @@ impl Engine {
         filter: Filter,
         include_inactive: bool,
     ) -> Result<(Vec<(Theme, u64)>, u64)> {
+        check_filter(&filter, &self.config.limits)?;
         let scoped = !filter.is_empty();
         let query = SearchQuery {
             workspace: workspace.to_string(),
@@ -158,4 +159,31 @@ impl Engine {
         })
         .await
     }
+}
+
+/// A search request within the limits: the query's length, nesting and width, and the number of
+/// values in each filter list.
+fn check_request(
+    request: &SearchRequest,
+    limits: &Limits,
+) -> std::result::Result<(), ValidationError> {
+    check_query(
+        &request.query,
+        QueryLimits {
+            max_bytes: limits.max_query_bytes,
+            max_depth: limits.max_query_depth,
+            max_terms: limits.max_query_terms,
+        },
+    )?;
+    check_filter(&request.filter, limits)
+}
+
+/// A filter with at most `limits.max_list_items` values in each list.
+fn check_filter(filter: &Filter, limits: &Limits) -> std::result::Result<(), ValidationError> {
+    limits.check_list("filter.sources", filter.sources.len())?;
+    limits.check_list("filter.metadata", filter.metadata.len())?;
+    for (dimension, values) in &filter.tags {
+        limits.check_list(&format!("filter.{dimension}"), values.len())?;
+    }
+    Ok(())
 }

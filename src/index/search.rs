@@ -11,8 +11,101 @@ use tantivy::{DateTime, DocAddress, DocId, Score, Searcher, SegmentReader, Term}
 
 use super::{metadata_term, IndexError, IndexResult, SearchIndex};
 use crate::model::tags::TAG_DIMENSIONS;
-use crate::model::Source;
+use crate::model::{Source, ValidationError};
 use crate::time::Micros;
+
+/// What a search query may cost. Longer, deeper or wider queries are refused before parsing: the
+/// parser's time grows about fourfold with every two levels of nesting (0.3 ms at depth 8, 9 ms
+/// at 12, 0.56 s at 18, measured in a release build), and deep nesting or a long chain of `NOT`
+/// overflows its stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    pub max_bytes: usize,
+    /// Parentheses open at once plus unary operators (`NOT`, `-`, `+`) chained at that point.
+    pub max_depth: usize,
+    /// Words, phrases and operators.
+    pub max_terms: usize,
+}
+
+/// Checks a query's length, nesting and width against `limits`, without parsing it.
+pub fn check_query(text: &str, limits: QueryLimits) -> Result<(), ValidationError> {
+    let refuse = |what: String| Err(ValidationError::new("query", what));
+    if text.len() > limits.max_bytes {
+        return refuse(format!(
+            "{} bytes exceed the limit limits.max_query_bytes={}",
+            text.len(),
+            limits.max_bytes
+        ));
+    }
+    let (mut parens, mut unary, mut deepest, mut terms) = (0usize, 0usize, 0usize, 0usize);
+    let mut word = String::new();
+    let mut in_phrase = false;
+    let end_word = |word: &mut String, parens: usize, unary: &mut usize| {
+        if word.is_empty() {
+            return 0;
+        }
+        let signs = word.chars().take_while(|c| matches!(c, '-' | '+')).count();
+        *unary = if word == "NOT" {
+            *unary + 1
+        } else if signs > 0 {
+            *unary + signs
+        } else {
+            0
+        };
+        word.clear();
+        parens + *unary
+    };
+    for c in text.chars() {
+        if in_phrase {
+            in_phrase = c != '"';
+            continue;
+        }
+        match c {
+            '"' => {
+                deepest = deepest.max(end_word(&mut word, parens, &mut unary));
+                in_phrase = true;
+                terms += 1;
+                unary = 0;
+            }
+            '(' | ')' => {
+                if !word.is_empty() {
+                    terms += 1;
+                }
+                deepest = deepest.max(end_word(&mut word, parens, &mut unary));
+                if c == '(' {
+                    parens += 1;
+                } else {
+                    parens = parens.saturating_sub(1);
+                }
+                deepest = deepest.max(parens + unary);
+            }
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    terms += 1;
+                }
+                deepest = deepest.max(end_word(&mut word, parens, &mut unary));
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        terms += 1;
+    }
+    deepest = deepest.max(end_word(&mut word, parens, &mut unary));
+    if deepest > limits.max_depth {
+        return refuse(format!(
+            "nesting depth {deepest} exceeds the limit limits.max_query_depth={}",
+            limits.max_depth
+        ));
+    }
+    if terms > limits.max_terms {
+        return refuse(format!(
+            "{terms} terms and operators exceed the limit limits.max_query_terms={}",
+            limits.max_terms
+        ));
+    }
+    Ok(())
+}
 
 /// Filters every hit must satisfy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -308,4 +401,56 @@ fn seq_column(segment: &SegmentReader) -> impl Fn(DocId) -> u64 {
         .u64("seq")
         .expect("seq is a fast field");
     move |doc| column.first(doc).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: QueryLimits = QueryLimits {
+        max_bytes: 2048,
+        max_depth: 8,
+        max_terms: 64,
+    };
+
+    fn depth_error(query: &str) -> bool {
+        check_query(query, LIMITS).is_err_and(|e| e.message.contains("limits.max_query_depth"))
+    }
+
+    #[test]
+    fn everyday_queries_pass() {
+        for query in [
+            "refund AND late",
+            "(billing OR invoice) AND NOT \"thank you\"",
+            "-spam +crash \"app (crashes) ((((( here\"",
+            "((a OR b) AND (c OR (d AND e)))",
+        ] {
+            assert!(check_query(query, LIMITS).is_ok(), "{query}");
+        }
+    }
+
+    #[test]
+    fn deep_wide_or_long_queries_are_refused_by_name() {
+        assert!(depth_error(&format!(
+            "{}a{}",
+            "(".repeat(40),
+            ")".repeat(40)
+        )));
+        assert!(depth_error(&format!("{}a", "NOT ".repeat(100))));
+        assert!(depth_error(&format!("{}a", "-".repeat(9))));
+        assert!(depth_error("(((NOT NOT NOT NOT NOT NOT a)))"));
+        assert!(!depth_error(&format!(
+            "{}a{}",
+            "(".repeat(8),
+            ")".repeat(8)
+        )));
+        let wide = vec!["word"; 65].join(" ");
+        assert!(
+            check_query(&wide, LIMITS).is_err_and(|e| e.message.contains("limits.max_query_terms"))
+        );
+        let long = "a".repeat(2049);
+        assert!(
+            check_query(&long, LIMITS).is_err_and(|e| e.message.contains("limits.max_query_bytes"))
+        );
+    }
 }

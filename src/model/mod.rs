@@ -2,6 +2,7 @@
 //! [`tags`]), their public ids, and the rules a new verbatim must satisfy before anything is
 //! written ([`ValidationError`] names the field that broke one).
 
+pub mod limits;
 pub mod tags;
 mod validation;
 
@@ -9,8 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::limits::{quoted, Limits};
 pub use self::validation::{
-    timestamp_micros, validate_language_tag, validate_workspace, Limits, Validated, MAX_ID_LEN,
+    timestamp_micros, validate_language_tag, validate_workspace, Validated, MAX_ID_LEN,
     MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN,
 };
 
@@ -174,7 +176,8 @@ impl std::str::FromStr for VerbatimId {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let malformed = || ValidationError::new("id", format!("malformed verbatim id {s:?}"));
+        let malformed =
+            || ValidationError::new("id", format!("malformed verbatim id {}", quoted(s)));
         let hex = s.strip_prefix("vb_").ok_or_else(malformed)?;
         if hex.len() != 12 {
             return Err(malformed());

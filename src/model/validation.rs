@@ -4,16 +4,10 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use super::limits::{quoted, Limits};
 use super::tags::{GivenTags, Tags};
 use super::{ContentDigest, NewVerbatim, Scores, ValidationError, Verbatim};
 use crate::time::{Micros, DAY};
-
-/// Limits a new verbatim is checked against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Maximum text size in bytes (config `limits.max_text_bytes`).
-    pub max_text_bytes: usize,
-}
 
 /// Longest accepted external id, customer id or account id.
 pub const MAX_ID_LEN: usize = 256;
@@ -36,7 +30,10 @@ pub fn validate_workspace(name: &str) -> Result<(), ValidationError> {
     } else {
         Err(ValidationError::new(
             "workspace",
-            format!("{name:?} is not a workspace name (1-64 characters of a-z, 0-9, '-', '_')"),
+            format!(
+                "{} is not a workspace name (1-64 characters of a-z, 0-9, '-', '_')",
+                quoted(name)
+            ),
         ))
     }
 }
@@ -56,7 +53,7 @@ impl NewVerbatim {
         self,
         workspace: &str,
         now: Micros,
-        limits: Limits,
+        limits: &Limits,
     ) -> Result<Validated, ValidationError> {
         let explicit_created_at = self.created_at;
         let source = self
@@ -94,6 +91,7 @@ impl NewVerbatim {
         }
         validate_metadata(&self.metadata)?;
         let given = self.tags?;
+        limits.check_list("tags.product_areas", given.product_areas.len())?;
         let verbatim = Verbatim {
             seq: 0,
             workspace: workspace.to_string(),
@@ -185,7 +183,7 @@ pub fn timestamp_micros(field: &str, seconds: i64, nanos: i32) -> Result<Micros,
         .ok_or_else(|| ValidationError::new(field, "out of range"))
 }
 
-fn validate_text(text: String, limits: Limits) -> Result<String, ValidationError> {
+fn validate_text(text: String, limits: &Limits) -> Result<String, ValidationError> {
     if text.len() > limits.max_text_bytes {
         return Err(ValidationError::new(
             "text",
@@ -247,7 +245,7 @@ pub fn validate_language_tag(tag: &str) -> Result<(), ValidationError> {
     } else {
         Err(ValidationError::new(
             "language",
-            format!("{tag:?} is not a BCP-47 language tag"),
+            format!("{} is not a BCP-47 language tag", quoted(tag)),
         ))
     }
 }
@@ -263,7 +261,7 @@ fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), Validati
         ));
     }
     for (key, value) in metadata {
-        let field = || format!("metadata[{key:?}]");
+        let field = || format!("metadata[{}]", quoted(key));
         if key.is_empty() || key.len() > MAX_METADATA_KEY_LEN || key.contains('=') {
             return Err(ValidationError::new(
                 field(),
@@ -312,9 +310,12 @@ mod tests {
     use super::*;
     use crate::model::Source;
 
-    const LIMITS: Limits = Limits {
-        max_text_bytes: 100,
-    };
+    fn limits() -> Limits {
+        Limits {
+            max_text_bytes: 100,
+            ..Limits::default()
+        }
+    }
     const NOW: Micros = 1_700_000_000_000_000;
 
     fn new(text: &str) -> NewVerbatim {
@@ -326,13 +327,13 @@ mod tests {
     }
 
     fn field_of(v: NewVerbatim) -> String {
-        v.validate("default", NOW, LIMITS).unwrap_err().field
+        v.validate("default", NOW, &limits()).unwrap_err().field
     }
 
     #[test]
     fn a_plain_verbatim_is_accepted_and_defaults_created_at_to_now() {
         let v = new("the app crashed")
-            .validate("default", NOW, LIMITS)
+            .validate("default", NOW, &limits())
             .unwrap()
             .verbatim;
         assert_eq!(v.created_at, NOW);
@@ -399,11 +400,11 @@ mod tests {
     #[test]
     fn newlines_and_tabs_are_the_only_control_characters_allowed() {
         assert!(new("line one\n\tline two\n")
-            .validate("default", NOW, LIMITS)
+            .validate("default", NOW, &limits())
             .is_ok());
         // The proto allows tab and newline only: a carriage return is refused, with a hint.
         let err = new("line one\r\nline two")
-            .validate("default", NOW, LIMITS)
+            .validate("default", NOW, &limits())
             .unwrap_err();
         assert_eq!(err.field, "text");
         assert!(err.message.contains("U+000D at byte 8"), "{err}");
@@ -411,7 +412,7 @@ mod tests {
 
     #[test]
     fn the_digest_follows_the_content_not_the_arrival() {
-        let digest = |v: NewVerbatim, now| v.validate("default", now, LIMITS).unwrap().digest;
+        let digest = |v: NewVerbatim, now| v.validate("default", now, &limits()).unwrap().digest;
         let sent = NewVerbatim {
             external_id: "T-1".into(),
             ..new("the app crashed")

@@ -110,6 +110,7 @@ pub struct Store {
 }
 
 const META_SCHEMA: &[u8] = b"schema_version";
+const META_PAGE_KEY: &[u8] = b"page_token_key";
 pub(crate) const META_LAST_SEQ: &[u8] = b"last_seq";
 
 impl Store {
@@ -148,6 +149,18 @@ impl Store {
             writer: Writer::start(log.clone()).map_err(StoreError::Start)?,
             log,
         })
+    }
+
+    /// The key that signs page tokens: made on first open, kept so tokens outlive a restart.
+    pub fn page_key(&self) -> StoreResult<[u8; 32]> {
+        if let Some(raw) = self.log.meta.get(META_PAGE_KEY)? {
+            if let Ok(key) = <[u8; 32]>::try_from(raw.as_ref()) {
+                return Ok(key);
+            }
+        }
+        let key: [u8; 32] = rand::random();
+        self.log.meta.insert(META_PAGE_KEY, &key)?;
+        Ok(key)
     }
 
     /// The sequence lock: held by every write that takes sequence numbers. A panic while it was

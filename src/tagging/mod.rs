@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use self::sentiment::SentimentScore;
 use self::taxonomy::{match_keys, Dimension, PhraseMatch, Target, Taxonomy};
 use crate::model::tags::{Evidence, GivenTags, Origin, Sentiment, Severity, Tag, Tags};
-use crate::model::{ValidationError, Verbatim};
+use crate::model::{quoted, ValidationError, Verbatim};
 use crate::text::{char_offset, tokenize};
 
 /// Most product areas kept per verbatim.
@@ -147,7 +147,7 @@ pub fn validate_given(taxonomy: &Taxonomy, given: &GivenTags) -> Result<(), Vali
         } else {
             Err(ValidationError::new(
                 field,
-                format!("unknown {} {id:?}", dimension.as_str()),
+                format!("unknown {} {}", dimension.as_str(), quoted(id)),
             ))
         }
     };

@@ -10,7 +10,7 @@ use super::taxonomy::{Taxonomy, DEFAULT_TAXONOMY};
 use super::{keep_sticky, tag_text};
 use crate::error::Result;
 use crate::model::tags::{GivenTags, Origin, Tags, TAG_DIMENSIONS};
-use crate::model::ValidationError;
+use crate::model::{quoted, Limits, ValidationError};
 use crate::store::{Store, StoreError, StoredTaxonomy};
 use crate::time::{Granularity, Micros};
 use crate::trends::Bucket;
@@ -84,15 +84,17 @@ impl RetagJob {
 /// writer), the re-tagging jobs, and tag trends.
 pub struct Tagging {
     store: Arc<Store>,
+    limits: Limits,
     active: RwLock<HashMap<String, Arc<ActiveTaxonomy>>>,
     jobs: Mutex<HashMap<String, Arc<RetagJob>>>,
     default: std::sync::OnceLock<Arc<ActiveTaxonomy>>,
 }
 
 impl Tagging {
-    pub fn new(store: Arc<Store>) -> Tagging {
+    pub fn new(store: Arc<Store>, limits: Limits) -> Tagging {
         Tagging {
             store,
+            limits,
             active: RwLock::default(),
             jobs: Mutex::default(),
             default: std::sync::OnceLock::new(),
@@ -140,6 +142,17 @@ impl Tagging {
         workspace: &str,
         toml: String,
     ) -> Result<(Arc<ActiveTaxonomy>, Arc<RetagJob>)> {
+        if toml.len() > self.limits.max_taxonomy_bytes {
+            return Err(ValidationError::new(
+                "toml",
+                format!(
+                    "{} bytes exceed the limit limits.max_taxonomy_bytes={}",
+                    toml.len(),
+                    self.limits.max_taxonomy_bytes
+                ),
+            )
+            .into());
+        }
         let taxonomy =
             Taxonomy::parse(&toml).map_err(|e| ValidationError::new("toml", e.to_string()))?;
         let next = self.put(workspace, taxonomy, toml)?;
@@ -190,7 +203,8 @@ impl Tagging {
             return Err(ValidationError::new(
                 "dimension",
                 format!(
-                    "{dimension:?} is not a tag dimension (journey_stage, driver, product_area, severity, sentiment)"
+                    "{} is not a tag dimension (journey_stage, driver, product_area, severity, sentiment)",
+                    quoted(dimension)
                 ),
             )
             .into());

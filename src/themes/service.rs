@@ -12,7 +12,7 @@ use super::detect::{detect, LiveModel, PreviousTheme, ThemeDoc};
 use super::record::{theme_id, Theme, ThemeStatus};
 use super::ThemeParams;
 use crate::error::{Error, Result};
-use crate::model::{ValidationError, Verbatim};
+use crate::model::{Limits, ValidationError, Verbatim};
 use crate::store::{DocKind, Store};
 use crate::tagging::taxonomy::{Dimension, Taxonomy};
 use crate::text::StemLanguage;
@@ -87,15 +87,17 @@ impl RefreshPhase {
 /// and its progress.
 pub struct Themes {
     store: Arc<Store>,
+    limits: Limits,
     models: RwLock<HashMap<String, Option<Arc<ReadyModel>>>>,
     refreshing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     phases: Mutex<HashMap<String, RefreshPhase>>,
 }
 
 impl Themes {
-    pub fn new(store: Arc<Store>) -> Themes {
+    pub fn new(store: Arc<Store>, limits: Limits) -> Themes {
         Themes {
             store,
+            limits,
             models: RwLock::default(),
             refreshing: Mutex::default(),
             phases: Mutex::default(),
@@ -364,7 +366,7 @@ impl Themes {
     pub fn get(&self, workspace: &str, id: &str) -> Result<Theme> {
         self.store
             .doc(workspace, DocKind::Theme, id)?
-            .ok_or_else(|| Error::not_found(format!("theme {id}")))
+            .ok_or_else(|| Error::not_found("theme", id))
     }
 
     /// One theme with its representative verbatims (those still stored).
@@ -398,6 +400,12 @@ impl Themes {
         label: Option<String>,
         owner: Option<String>,
     ) -> Result<Theme> {
+        if let Some(label) = &label {
+            self.limits.check_name("label", label)?;
+        }
+        if let Some(owner) = &owner {
+            self.limits.check_name("owner", owner)?;
+        }
         let mut theme = self.get(workspace, id)?;
         if let Some(label) = label {
             theme.label = label;
@@ -454,6 +462,7 @@ impl Themes {
     /// Merges `sources` into `into`: their verbatims move to `into`, they become Merged, and
     /// live assignment sends their new verbatims to `into`. Durable on return.
     pub fn merge(&self, workspace: &str, sources: &[String], into: &str) -> Result<Theme> {
+        self.limits.check_list("theme_ids", sources.len())?;
         if sources.iter().any(|s| s == into) {
             return Err(
                 ValidationError::new("theme_ids", "must not contain the target theme").into(),

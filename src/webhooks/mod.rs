@@ -150,7 +150,8 @@ pub fn event_types(requested: Vec<String>) -> Result<Vec<String>, String> {
     for t in &requested {
         if !EVENT_TYPES.contains(&t.as_str()) {
             return Err(format!(
-                "unknown event type {t:?} (expected one of {})",
+                "unknown event type {} (expected one of {})",
+                crate::model::quoted(t),
                 EVENT_TYPES.join(", ")
             ));
         }

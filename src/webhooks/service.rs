@@ -12,7 +12,10 @@ use super::guard::check_url;
 use super::{enqueue, event_types, Delivery, DeliveryStatus, Event, Webhook, WebhooksConfig};
 use crate::alerts::{Alert, AlertEvent, AlertOutbox, AlertSeverity, EVENT_CREATED};
 use crate::error::{Error, Result};
-use crate::model::ValidationError;
+use crate::model::{Limits, ValidationError};
+
+/// Longest webhook URL, in bytes.
+const MAX_URL_BYTES: usize = 2048;
 use crate::store::{DocBatch, DocKind, Store};
 use crate::time::Micros;
 
@@ -37,14 +40,16 @@ pub struct DeliveryFilter {
 pub struct Webhooks {
     store: Arc<Store>,
     config: WebhooksConfig,
+    limits: Limits,
     wake: Arc<Notify>,
 }
 
 impl Webhooks {
-    pub fn new(store: Arc<Store>, config: WebhooksConfig) -> Webhooks {
+    pub fn new(store: Arc<Store>, config: WebhooksConfig, limits: Limits) -> Webhooks {
         Webhooks {
             store,
             config,
+            limits,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -69,6 +74,24 @@ impl Webhooks {
         new: NewWebhook,
         now: Micros,
     ) -> Result<(Webhook, String)> {
+        if new.url.len() > MAX_URL_BYTES {
+            return Err(ValidationError::new(
+                "url",
+                format!("{} bytes exceed {MAX_URL_BYTES}", new.url.len()),
+            )
+            .into());
+        }
+        self.limits.check_note("description", &new.description)?;
+        self.limits
+            .check_list("event_types", new.event_types.len())?;
+        let existing = self.list(workspace)?.len();
+        if existing >= self.limits.max_webhooks {
+            return Err(Error::LimitExceeded {
+                limit: "limits.max_webhooks",
+                value: self.limits.max_webhooks,
+                message: format!("workspace {workspace} has {existing} webhooks"),
+            });
+        }
         let url = check_url(new.url.trim(), self.config.allow_private_urls)
             .map_err(|e| ValidationError::new("url", e.to_string()))?;
         let types =
@@ -94,7 +117,7 @@ impl Webhooks {
     fn get(&self, workspace: &str, id: &str) -> Result<Webhook> {
         self.store
             .doc(workspace, DocKind::Webhook, id)?
-            .ok_or_else(|| Error::not_found(format!("webhook {id}")))
+            .ok_or_else(|| Error::not_found("webhook", id))
     }
 
     /// Removes a subscription and cancels its pending deliveries, together. Returns how many were

@@ -2,7 +2,11 @@
 //! (mobile app crashes) that triples over the last three days, and one day on which every
 //! topic's volume doubles.
 
+use tideline::proto::alert_service_client::AlertServiceClient;
+use tideline::proto::theme_service_client::ThemeServiceClient;
 use tideline::proto::{self, NewVerbatim};
+
+use super::TestServer;
 
 pub const DAY_SECS: i64 = 86_400;
 /// Days of history; the last one ends at `now`.
@@ -131,4 +135,68 @@ pub fn feedback(now_secs: i64, base: i64) -> Vec<NewVerbatim> {
         }
     }
     items
+}
+
+/// Ingests the synthetic stream ending now; returns when it is stored.
+pub async fn ingest(t: &mut TestServer, now: i64, base: i64) {
+    let items = feedback(now, base);
+    for chunk in items.chunks(1000) {
+        let response = t
+            .ingest
+            .ingest_verbatims(proto::IngestVerbatimsRequest {
+                items: chunk.to_vec(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(response
+            .results
+            .iter()
+            .all(|r| r.outcome == proto::ItemOutcome::Created as i32));
+    }
+}
+
+/// Rules for the synthetic stream: a 3-day window against a 14-day baseline.
+pub async fn use_short_windows(t: &TestServer) {
+    AlertServiceClient::new(t.channel.clone())
+        .update_alert_rules(proto::UpdateAlertRulesRequest {
+            rules: Some(proto::AlertRules {
+                window_seconds: 3 * DAY_SECS as u64,
+                baseline_seconds: 14 * DAY_SECS as u64,
+                velocity_threshold: 0.3,
+                min_mentions: 10,
+                significance: 0.01,
+                new_share: 0.002,
+                cooldown_seconds: 7 * DAY_SECS as u64,
+                negative_share_increase: 0.25,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// Refreshes into 11 themes (the stream's topics); returns the id of the crash theme.
+pub async fn refresh(t: &mut TestServer) -> String {
+    ThemeServiceClient::new(t.channel.clone())
+        .refresh_themes(proto::RefreshThemesRequest {
+            k: 11,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (_, ids) = t.search("crashes launch").await;
+    let hit = t
+        .verbatims
+        .get_verbatim(proto::GetVerbatimRequest {
+            id: ids[0].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!hit.theme_id.is_empty(), "the crash verbatims have a theme");
+    hit.theme_id
 }
