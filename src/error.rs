@@ -41,6 +41,9 @@ pub enum Error {
     Setup(String),
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A step panicked (its message went to the log); it was stopped and its locks released.
+    #[error("internal failure: {0}")]
+    Panicked(&'static str),
 }
 
 impl Error {

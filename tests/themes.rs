@@ -439,3 +439,59 @@ async fn theme_trend_buckets_by_created_at_with_share_of_voice() {
     assert_eq!(err.code(), tonic::Code::NotFound);
     t.stop().await;
 }
+
+/// The themes, labels, volumes and alerts of a fresh server that received `items` in this order.
+async fn themes_and_alerts_of(items: Vec<proto::NewVerbatim>) -> (Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TestServer::start(dir.path()).await;
+    for chunk in items.chunks(500) {
+        t.ingest_items(chunk.to_vec()).await;
+    }
+    common::synthetic::use_short_windows(&t).await;
+    ThemeServiceClient::new(t.channel.clone())
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap();
+    let themes = ThemeServiceClient::new(t.channel.clone())
+        .list_themes(proto::ListThemesRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .themes
+        .into_iter()
+        .map(|theme| format!("{} {} {}", theme.id, theme.label, theme.volume))
+        .collect();
+    let alerts = proto::alert_service_client::AlertServiceClient::new(t.channel.clone())
+        .list_alerts(proto::ListAlertsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .alerts
+        .into_iter()
+        .map(|alert| format!("{} {} {}", alert.theme_id, alert.theme_label, alert.summary))
+        .collect();
+    t.stop().await;
+    (themes, alerts)
+}
+
+/// A backtest a person reruns must give the same answer: the same verbatims arriving in another
+/// order give the same themes (ids, labels, volumes) and the same alerts.
+#[tokio::test]
+async fn the_same_verbatims_in_another_order_give_the_same_themes_and_alerts() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let items = common::synthetic::feedback(now, 8);
+    let mut shuffled = items.clone();
+    // A fixed interleaving, far from arrival (time) order.
+    shuffled.sort_by_key(|v| (v.text.len() * 7919 + v.text.as_bytes()[0] as usize) % 1009);
+    let first = themes_and_alerts_of(items).await;
+    let second = themes_and_alerts_of(shuffled).await;
+    assert!(first.0.len() >= 5, "{first:?}");
+    assert!(!first.1.is_empty(), "the tripling topic alerts: {first:?}");
+    assert_eq!(first, second);
+}

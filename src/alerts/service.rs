@@ -5,7 +5,9 @@
 //! theme service. Blocking: the engine runs it on blocking threads.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio::sync::{broadcast, mpsc};
 
@@ -202,11 +204,12 @@ impl Alerts {
         let as_of = options.as_of.unwrap_or(now);
         let times = evaluation_times(as_of, options.since, options.step_secs)?;
         let record = options.live() || options.record;
-        let _writing = self.writing.lock().expect("alert log lock");
+        let _writing = self.writing.lock();
 
         let themes = self.themes.active(workspace)?;
         let mut verbatims = self.store.workspace_verbatims(workspace)?;
-        verbatims.sort_by_key(|v| v.created_at);
+        // Time, then text: the same verbatims give the same alerts whatever their arrival order.
+        verbatims.sort_by(|a, b| (a.created_at, &a.text).cmp(&(b.created_at, &b.text)));
         let mut last_raised = LastRaised::new();
         if record {
             for alert in self.store.docs::<Alert>(workspace, DocKind::Alert)? {
@@ -329,7 +332,7 @@ impl Alerts {
     ) -> Result<Alert> {
         self.limits.check_name("assignee", &assignee)?;
         self.limits.check_note("note", &note)?;
-        let _writing = self.writing.lock().expect("alert log lock");
+        let _writing = self.writing.lock();
         let mut alert = self.get(workspace, id)?;
         if !alert.status.can_move_to(status) {
             return Err(Error::FailedPrecondition(format!(

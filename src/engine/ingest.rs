@@ -181,10 +181,10 @@ impl Engine {
         if wait_for_index && newest > 0 {
             self.wait_searchable(newest).await?;
         }
-        Ok(results
+        results
             .into_iter()
-            .map(|r| r.expect("every item has a result"))
-            .collect())
+            .collect::<Option<Vec<_>>>()
+            .ok_or(Error::Panicked("an ingest item was left without a result"))
     }
 
     /// Tags a text as ingest would (redaction included), without storing it.

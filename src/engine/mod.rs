@@ -92,7 +92,7 @@ impl Engine {
             store: store.clone(),
             index: opened.index.clone(),
         });
-        let mut background = vec![services.webhooks.spawn_worker()];
+        let mut background = vec![services.webhooks.spawn_worker()?];
         background.extend(schedule::spawn(&config, &services));
         let indexer = writer::spawn(
             opened.index.clone(),

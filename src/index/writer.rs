@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tantivy::IndexWriter;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -14,6 +15,13 @@ use crate::store::{Change, Store};
 
 /// How many change-log entries are read per step while catching up.
 const CHANGES_PER_READ: usize = 5_000;
+/// Shortest wait before a failed step is tried again.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// Set by a test to make the next catch-up panic.
+#[cfg(test)]
+static PANIC_IN_NEXT_CATCH_UP: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// Controls a running indexer.
 pub struct IndexerHandle {
@@ -50,7 +58,7 @@ pub fn spawn(
     let indexer = Indexer {
         index,
         store,
-        writer: Some(writer),
+        writer: Arc::new(Mutex::new(writer)),
         watermark: watermark.unwrap_or(0),
     };
     let task = tokio::spawn(indexer.run(
@@ -69,8 +77,9 @@ pub fn spawn(
 struct Indexer {
     index: Arc<SearchIndex>,
     store: Arc<Store>,
-    /// Taken while a blocking step runs.
-    writer: Option<IndexWriter>,
+    /// Locked by the blocking step that uses it; a step that fails or panics rolls it back and
+    /// leaves it in place for the next.
+    writer: Arc<Mutex<IndexWriter>>,
     watermark: u64,
 }
 
@@ -82,8 +91,16 @@ impl Indexer {
         nudge: Arc<Notify>,
         mut shutdown: watch::Receiver<bool>,
     ) -> IndexResult<()> {
+        // A rebuild that fails (a full disk, a panic) is retried: searching an empty index is
+        // better than never indexing again.
         if rebuild {
-            self.blocking(Step::Rebuild).await?;
+            while let Err(err) = self.blocking(Step::Rebuild).await {
+                tracing::error!(error = %err, "index rebuild failed; retrying");
+                tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                    _ = tokio::time::sleep(commit_interval.max(RETRY_AFTER)) => {}
+                }
+            }
         }
         let mut durable = self.store.subscribe_durable();
         let mut last_commit = Instant::now();
@@ -106,13 +123,15 @@ impl Indexer {
             if let Err(err) = self.blocking(Step::CatchUp(target)).await {
                 // Nothing is lost: the change log still holds everything past the watermark.
                 tracing::error!(error = %err, watermark = self.watermark, "index commit failed; retrying");
-                tokio::time::sleep(commit_interval).await;
+                tokio::time::sleep(commit_interval.max(RETRY_AFTER)).await;
             }
             last_commit = Instant::now();
         }
         let target = *durable.borrow();
         self.blocking(Step::CatchUp(target)).await?;
-        let writer = self.writer.take().expect("writer present");
+        let writer = Arc::try_unwrap(self.writer)
+            .map_err(|_| IndexError::Task("the index writer is still in use".into()))?
+            .into_inner();
         tokio::task::spawn_blocking(move || writer.wait_merging_threads())
             .await
             .map_err(|e| IndexError::Task(e.to_string()))??;
@@ -120,26 +139,27 @@ impl Indexer {
         Ok(())
     }
 
-    /// Runs one step on a blocking thread, handing the writer over and back.
+    /// Runs one step on a blocking thread. A step that fails or panics is rolled back: what it
+    /// staged will be replayed from the watermark.
     async fn blocking(&mut self, step: Step) -> IndexResult<()> {
-        let mut writer = self.writer.take().expect("writer present");
+        let writer = self.writer.clone();
         let index = self.index.clone();
         let store = self.store.clone();
         let watermark = self.watermark;
-        let (writer, result) = tokio::task::spawn_blocking(move || {
-            let result = match step {
+        let result = tokio::task::spawn_blocking(move || {
+            let mut writer = writer.lock();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match step {
                 Step::Rebuild => rebuild(&index, &store, &mut writer),
                 Step::CatchUp(target) => catch_up(&index, &store, &mut writer, watermark, target),
-            };
+            }))
+            .unwrap_or_else(|_| Err(IndexError::Task("an indexing step panicked".into())));
             if result.is_err() {
-                // Drop whatever the failed step staged; it will be replayed from the watermark.
                 let _ = writer.rollback();
             }
-            (writer, result)
+            result
         })
         .await
         .map_err(|e| IndexError::Task(e.to_string()))?;
-        self.writer = Some(writer);
         if let Some(new_watermark) = result? {
             self.watermark = new_watermark;
         }
@@ -165,6 +185,10 @@ fn catch_up(
 ) -> IndexResult<Option<u64>> {
     if target <= watermark {
         return Ok(None);
+    }
+    #[cfg(test)]
+    if PANIC_IN_NEXT_CATCH_UP.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        panic!("injected panic while indexing");
     }
     let started = std::time::Instant::now();
     let mut applied = 0usize;
@@ -246,4 +270,62 @@ pub fn reindex_offline(
     let watermark = rebuild(&opened.index, store, &mut writer)?.unwrap_or(0);
     writer.wait_merging_threads()?;
     Ok(watermark)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::model::{Source, Verbatim};
+    use crate::store::NewRecord;
+
+    fn record(text: &str) -> NewRecord {
+        NewRecord {
+            verbatim: Verbatim {
+                seq: 0,
+                workspace: "ws".into(),
+                source: Source::Ticket,
+                external_id: None,
+                text: text.into(),
+                created_at: 1,
+                received_at: 1,
+                customer_id: None,
+                account_id: None,
+                language: None,
+                metadata: Default::default(),
+                scores: Default::default(),
+                tags: Default::default(),
+                theme: None,
+            },
+            digest: [0; 16],
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_while_indexing_is_retried_and_indexing_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+        let opened = SearchIndex::open(&dir.path().join("index"), 20).unwrap();
+        let index = opened.index.clone();
+        let indexer = spawn(
+            opened.index,
+            opened.writer,
+            opened.watermark,
+            store.clone(),
+            Duration::from_millis(20),
+        );
+        PANIC_IN_NEXT_CATCH_UP.store(true, Ordering::SeqCst);
+        store.insert("ws", vec![record("first")]).await.unwrap();
+        let indexed = |seq| tokio::time::timeout(Duration::from_secs(20), index.wait_indexed(seq));
+        indexed(1).await.expect("indexed after the panicking step");
+        assert!(
+            !PANIC_IN_NEXT_CATCH_UP.load(Ordering::SeqCst),
+            "the step panicked"
+        );
+        store.insert("ws", vec![record("second")]).await.unwrap();
+        indexed(2).await.expect("the indexer goes on");
+        assert_eq!(index.num_docs(), 2);
+        indexer.shutdown().await.unwrap();
+    }
 }

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 
 use super::taxonomy::{Taxonomy, DEFAULT_TAXONOMY};
 use super::{keep_sticky, tag_text};
@@ -76,7 +78,7 @@ impl RetagJob {
     }
 
     pub fn error(&self) -> String {
-        self.error.lock().expect("retag error lock").clone()
+        self.error.lock().clone()
     }
 }
 
@@ -103,7 +105,7 @@ impl Tagging {
 
     /// The taxonomy in force for a workspace. Blocking on first use per workspace (a store read).
     pub fn taxonomy(&self, workspace: &str) -> Result<Arc<ActiveTaxonomy>> {
-        if let Some(active) = self.active.read().expect("taxonomy lock").get(workspace) {
+        if let Some(active) = self.active.read().get(workspace) {
             return Ok(active.clone());
         }
         let active = match self.store.taxonomy(workspace)? {
@@ -119,7 +121,6 @@ impl Tagging {
         };
         self.active
             .write()
-            .expect("taxonomy lock")
             .insert(workspace.to_string(), active.clone());
         Ok(active)
     }
@@ -168,7 +169,7 @@ impl Tagging {
         taxonomy: Taxonomy,
         toml: String,
     ) -> Result<Arc<ActiveTaxonomy>> {
-        let mut active = self.active.write().expect("taxonomy lock");
+        let mut active = self.active.write();
         let current = match active.get(workspace) {
             Some(a) => a.version,
             None => self.store.taxonomy(workspace)?.map_or(0, |s| s.version),
@@ -220,7 +221,7 @@ impl Tagging {
 
     /// The latest re-tagging job of a workspace, if one ran since start.
     pub fn job(&self, workspace: &str) -> Option<Arc<RetagJob>> {
-        self.jobs.lock().expect("jobs lock").get(workspace).cloned()
+        self.jobs.lock().get(workspace).cloned()
     }
 
     /// Registers a re-tagging job for `version`, superseding a running one.
@@ -232,11 +233,7 @@ impl Tagging {
             total: AtomicU64::new(0),
             error: Mutex::new(String::new()),
         });
-        let previous = self
-            .jobs
-            .lock()
-            .expect("jobs lock")
-            .insert(workspace.to_string(), job.clone());
+        let previous = self.jobs.lock().insert(workspace.to_string(), job.clone());
         if let Some(previous) = previous {
             if previous.state() == RetagState::Running {
                 previous.set_state(RetagState::Superseded);
@@ -251,7 +248,8 @@ impl Tagging {
     /// Stops early when a newer version supersedes `job`. Blocking: run on a blocking thread.
     pub fn retag(&self, workspace: &str, active: &ActiveTaxonomy, job: &RetagJob) {
         let store = &self.store;
-        let result = (|| -> Result<()> {
+        // A panic fails the job (it does not leave it running forever).
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
             job.total
                 .store(store.count(workspace) as u64, Ordering::Relaxed);
             let mut after = 0;
@@ -272,7 +270,8 @@ impl Tagging {
                 after = last;
             }
             Ok(())
-        })();
+        }))
+        .unwrap_or_else(|_| Err(crate::Error::Panicked("re-tagging panicked")));
         match result {
             Ok(()) if job.state() == RetagState::Running => {
                 job.set_state(RetagState::Done);
@@ -286,7 +285,7 @@ impl Tagging {
             Ok(()) => tracing::info!(workspace, version = job.version, "re-tagging superseded"),
             Err(err) => {
                 tracing::error!(workspace, version = job.version, error = %err, "re-tagging failed");
-                *job.error.lock().expect("retag error lock") = err.to_string();
+                *job.error.lock() = err.to_string();
                 job.set_state(RetagState::Failed);
             }
         }

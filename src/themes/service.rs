@@ -3,7 +3,9 @@
 //! assignments. Blocking: the engine runs it on blocking threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -106,7 +108,7 @@ impl Themes {
 
     /// The live model of a workspace (none before its first refresh).
     pub fn model(&self, workspace: &str) -> Result<Option<Arc<ReadyModel>>> {
-        if let Some(model) = self.models.read().expect("model lock").get(workspace) {
+        if let Some(model) = self.models.read().get(workspace) {
             return Ok(model.clone());
         }
         let model = self
@@ -120,7 +122,6 @@ impl Themes {
             });
         self.models
             .write()
-            .expect("model lock")
             .insert(workspace.to_string(), model.clone());
         Ok(model)
     }
@@ -129,23 +130,18 @@ impl Themes {
     pub fn phase(&self, workspace: &str) -> RefreshPhase {
         self.phases
             .lock()
-            .expect("phase lock")
             .get(workspace)
             .copied()
             .unwrap_or_default()
     }
 
     fn set_phase(&self, workspace: &str, phase: RefreshPhase) {
-        self.phases
-            .lock()
-            .expect("phase lock")
-            .insert(workspace.to_string(), phase);
+        self.phases.lock().insert(workspace.to_string(), phase);
     }
 
     fn refresh_lock(&self, workspace: &str) -> Arc<Mutex<()>> {
         self.refreshing
             .lock()
-            .expect("refresh lock")
             .entry(workspace.to_string())
             .or_default()
             .clone()
@@ -160,9 +156,14 @@ impl Themes {
         params: &ThemeParams,
     ) -> Result<RefreshSummary> {
         let lock = self.refresh_lock(workspace);
-        let _guard = lock.lock().expect("refresh lock");
+        let _guard = lock.lock();
         self.set_phase(workspace, RefreshPhase::Loading);
-        let result = self.refresh_locked(taxonomy, workspace, params);
+        // A panic inside is a failed refresh, not a lost workspace: the lock and the phase are
+        // released either way and the next refresh starts afresh.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.refresh_locked(taxonomy, workspace, params)
+        }))
+        .unwrap_or_else(|_| Err(Error::Panicked("the theme refresh panicked")));
         self.set_phase(workspace, RefreshPhase::Idle);
         result
     }
@@ -176,7 +177,14 @@ impl Themes {
         let store = &self.store;
         let started = Instant::now();
         let now = crate::time::now();
-        let verbatims = store.workspace_verbatims(workspace)?;
+        let mut verbatims = store.workspace_verbatims(workspace)?;
+        #[cfg(test)]
+        if PANIC_IN_NEXT_REFRESH.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("injected panic in a refresh");
+        }
+        // The same verbatims give the same themes whatever order they arrived in: cluster them in
+        // an order of their own (time, then text).
+        verbatims.sort_by(|a, b| (a.created_at, &a.text).cmp(&(b.created_at, &b.text)));
         self.set_phase(workspace, RefreshPhase::Clustering);
         let docs: Vec<ThemeDoc> = verbatims
             .iter()
@@ -332,7 +340,7 @@ impl Themes {
         }
         summary.reassigned = changed.len();
         store.flush_blocking()?;
-        self.models.write().expect("model lock").insert(
+        self.models.write().insert(
             workspace.to_string(),
             Some(Arc::new(ReadyModel {
                 index: stored.model.index(),
@@ -353,6 +361,11 @@ impl Themes {
         Ok(summary)
     }
 }
+
+/// Set by a test to make the next refresh panic.
+#[cfg(test)]
+static PANIC_IN_NEXT_REFRESH: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// A theme's class and velocity at a live alert evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -430,7 +443,7 @@ impl Themes {
         standings: &HashMap<String, MeasuredClass>,
     ) -> Result<()> {
         let lock = self.refresh_lock(workspace);
-        let _guard = lock.lock().expect("refresh lock");
+        let _guard = lock.lock();
         let mut changed = Vec::new();
         for mut theme in self.active(workspace)? {
             if let Some(standing) = standings.get(&theme.id) {
@@ -470,7 +483,7 @@ impl Themes {
         }
         let store = &self.store;
         let lock = self.refresh_lock(workspace);
-        let _guard = lock.lock().expect("refresh lock");
+        let _guard = lock.lock();
         let mut target = self.get(workspace, into)?;
         let mut changed = Vec::new();
         for source in sources {
@@ -512,7 +525,7 @@ impl Themes {
                 DocKind::ThemeModel,
                 &[(MODEL_NAME.to_string(), &stored)],
             )?;
-            self.models.write().expect("model lock").insert(
+            self.models.write().insert(
                 workspace.to_string(),
                 Some(Arc::new(ReadyModel {
                     index: stored.model.index(),
@@ -552,4 +565,62 @@ fn owner_of(taxonomy: &Taxonomy, members: &[&Verbatim]) -> String {
         .and_then(|area| taxonomy.category(Dimension::ProductArea, area))
         .map(|c| c.owner.clone())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::model::{Source, Verbatim};
+    use crate::store::NewRecord;
+
+    fn verbatim(text: &str) -> NewRecord {
+        NewRecord {
+            verbatim: Verbatim {
+                seq: 0,
+                workspace: "ws".into(),
+                source: Source::Ticket,
+                external_id: None,
+                text: text.into(),
+                created_at: 1,
+                received_at: 1,
+                customer_id: None,
+                account_id: None,
+                language: None,
+                metadata: Default::default(),
+                scores: Default::default(),
+                tags: Default::default(),
+                theme: None,
+            },
+            digest: [0; 16],
+        }
+    }
+
+    #[test]
+    fn a_refresh_that_panics_fails_alone_and_the_next_one_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let texts = [
+            "app crashes on launch",
+            "charged twice this month",
+            "slow sync",
+        ];
+        let records = (0..60).map(|i| verbatim(texts[i % 3])).collect();
+        store.insert_blocking("ws", records).unwrap();
+        let themes = Themes::new(store, Limits::default());
+        let taxonomy = Taxonomy::default_saas();
+        let params = ThemeParams {
+            k: Some(3),
+            ..Default::default()
+        };
+        PANIC_IN_NEXT_REFRESH.store(true, Ordering::SeqCst);
+        let failed = themes.refresh(&taxonomy, "ws", &params);
+        assert!(matches!(failed, Err(Error::Panicked(_))), "{failed:?}");
+        assert_eq!(themes.phase("ws"), RefreshPhase::Idle);
+        // Neither the refresh lock nor the phase is left behind.
+        let summary = themes.refresh(&taxonomy, "ws", &params).unwrap();
+        assert_eq!(summary.verbatims, 60);
+        assert_eq!(themes.active("ws").unwrap().len(), summary.themes);
+    }
 }

@@ -55,7 +55,7 @@ impl Webhooks {
     }
 
     /// Starts the delivery worker on the current runtime.
-    pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_worker(&self) -> Result<tokio::task::JoinHandle<()>> {
         super::worker::spawn(self.store.clone(), self.config.clone(), self.wake.clone())
     }
 

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tokio::sync::Notify;
 
 use super::{guard, sign, Delivery, DeliveryStatus, Event, Webhook, WebhooksConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{DocBatch, DocKind, OutboxEntry, Store};
 use crate::time::{self, Micros};
 
@@ -39,25 +39,25 @@ pub fn spawn(
     store: Arc<Store>,
     config: WebhooksConfig,
     wake: Arc<Notify>,
-) -> tokio::task::JoinHandle<()> {
+) -> Result<tokio::task::JoinHandle<()>> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(config.timeout_secs))
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(guard::resolver(config.allow_private_urls))
         .user_agent(concat!("tideline-webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
-        .expect("the webhook client builds");
+        .map_err(|e| Error::Setup(format!("webhook http client: {e}")))?;
     let worker = Arc::new(Worker {
         store,
         config,
         client,
     });
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         loop {
             match worker.clone().run_once().await {
                 Ok(true) => {}
                 Ok(false) => {
-                    let wait = worker.until_next_due();
+                    let wait = worker.until_next_due().await;
                     tokio::select! {
                         _ = wake.notified() => {}
                         _ = tokio::time::sleep(wait) => {}
@@ -69,7 +69,7 @@ pub fn spawn(
                 }
             }
         }
-    })
+    }))
 }
 
 struct Worker {
@@ -81,7 +81,10 @@ struct Worker {
 impl Worker {
     /// Attempts every due delivery once. Returns whether there were any.
     async fn run_once(self: Arc<Self>) -> Result<bool> {
-        let due = self.store.outbox_due(time::now().max(0) as u64, SCAN)?;
+        let now = time::now().max(0) as u64;
+        let due = self
+            .blocking(move |store| Ok(store.outbox_due(now, SCAN)?))
+            .await?;
         if due.is_empty() {
             return Ok(false);
         }
@@ -103,8 +106,17 @@ impl Worker {
         Ok(true)
     }
 
-    fn until_next_due(&self) -> Duration {
-        match self.store.outbox_next_due() {
+    /// Runs store work off the async runtime.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(&store)).await?
+    }
+
+    async fn until_next_due(&self) -> Duration {
+        match self.blocking(|store| Ok(store.outbox_next_due()?)).await {
             Ok(Some(due)) => {
                 let now = time::now().max(0) as u64;
                 Duration::from_micros(due.saturating_sub(now)).min(IDLE)
@@ -117,15 +129,24 @@ impl Worker {
         let ws = entry.workspace.as_str();
         let mut batch = DocBatch::default();
         batch.unschedule(entry);
-        let delivery: Option<Delivery> = self.store.doc(ws, DocKind::Delivery, &entry.delivery)?;
-        let Some(mut delivery) = delivery.filter(|d| d.status == DeliveryStatus::Pending) else {
+        let (workspace, name) = (entry.workspace.clone(), entry.delivery.clone());
+        let (delivery, webhook, event) = self
+            .blocking(move |store| {
+                let delivery: Option<Delivery> = store.doc(&workspace, DocKind::Delivery, &name)?;
+                let Some(delivery) = delivery.filter(|d| d.status == DeliveryStatus::Pending)
+                else {
+                    return Ok((None, None, None));
+                };
+                let webhook: Option<Webhook> =
+                    store.doc(&workspace, DocKind::Webhook, &delivery.webhook_id)?;
+                let event: Option<Event> =
+                    store.doc(&workspace, DocKind::WebhookEvent, &delivery.message_id)?;
+                Ok((Some(delivery), webhook, event))
+            })
+            .await?;
+        let Some(mut delivery) = delivery else {
             return self.commit(batch).await;
         };
-        let webhook: Option<Webhook> =
-            self.store.doc(ws, DocKind::Webhook, &delivery.webhook_id)?;
-        let event: Option<Event> =
-            self.store
-                .doc(ws, DocKind::WebhookEvent, &delivery.message_id)?;
         match (webhook, event) {
             (None, _) => {
                 delivery.status = DeliveryStatus::Cancelled;
@@ -173,9 +194,11 @@ impl Worker {
     }
 
     async fn commit(&self, batch: DocBatch) -> Result<()> {
-        self.store.commit(batch)?;
-        self.store.flush().await?;
-        Ok(())
+        self.blocking(move |store| {
+            store.commit(batch)?;
+            Ok(store.flush_blocking()?)
+        })
+        .await
     }
 
     async fn send(&self, webhook: &Webhook, event: &Event) -> Outcome {
