@@ -71,6 +71,9 @@ enum Command {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
     },
+    /// Load a running server with concurrent clients (batch ingest, streaming ingest, searches)
+    /// and report throughput, latency percentiles, stalls, server memory and disk per verbatim.
+    Bench(Box<tideline::client::bench::BenchArgs>),
     /// Evaluate an analyser against a labelled CSV file.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -181,6 +184,17 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Tag { text, server } => {
             runtime.block_on(tideline::client::cli::tag(&server, &text))?
+        }
+        Command::Bench(args) => {
+            let report = runtime.block_on(tideline::client::bench::run(&args))?;
+            if args.server.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", tideline::client::bench::render(&report));
+            }
+            if report.stalled_after_seconds.is_some() {
+                std::process::exit(1);
+            }
         }
         Command::Eval(EvalCommand::Clusters {
             file,

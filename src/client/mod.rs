@@ -1,9 +1,11 @@
 //! The client: everything that talks to a tideline server the way any other client would, over
 //! gRPC — the command-line commands ([`cli`]) and their tables ([`report`]), the bulk [`import`]
-//! tool, the one-command [`demo`], and the evaluation commands ([`eval`], which measure the
+//! tool, the one-command [`demo`], the load generator ([`bench`]), and the evaluation commands
+//! ([`eval`], which measure the
 //! analysers themselves on labelled files). Nothing here reaches into the server's engine, store,
 //! index or API; the layering test holds it to that.
 
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod eval;
