@@ -78,7 +78,11 @@ fn parse_mix(text: &str) -> Result<Mix, String> {
             "ingest" => mix.ingest = weight,
             "stream" => mix.stream = weight,
             "search" => mix.search = weight,
-            other => return Err(format!("unknown operation {other:?} (ingest, stream, search)")),
+            other => {
+                return Err(format!(
+                    "unknown operation {other:?} (ingest, stream, search)"
+                ))
+            }
         }
     }
     if mix.ingest + mix.stream + mix.search == 0 {
@@ -179,7 +183,12 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, ClientError> {
     let measuring_from = started + Duration::from_secs(args.warmup);
     let until = measuring_from + Duration::from_secs(args.seconds);
     let shared = Arc::new(Shared {
-        tallies: Mutex::new(Operation::ALL.iter().map(|&op| (op, Tally::new())).collect()),
+        tallies: Mutex::new(
+            Operation::ALL
+                .iter()
+                .map(|&op| (op, Tally::new()))
+                .collect(),
+        ),
         finished_calls: Default::default(),
         measuring_from,
     });
@@ -256,7 +265,13 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, ClientError> {
 }
 
 /// One client: calls in the mix's proportions until `until`.
-async fn client_loop(channel: Channel, args: &BenchArgs, prefix: &str, until: Instant, shared: &Shared) {
+async fn client_loop(
+    channel: Channel,
+    args: &BenchArgs,
+    prefix: &str,
+    until: Instant,
+    shared: &Shared,
+) {
     let mut ingest = IngestServiceClient::new(channel.clone());
     let mut verbatims = VerbatimServiceClient::new(channel);
     let workspace = args.server.workspace.clone();
@@ -333,7 +348,12 @@ const PHRASES: [&str; 8] = [
     "search returns nothing for last week's tickets",
 ];
 
-const SEARCHES: [&str; 4] = ["crashed", "invoice AND plan", "password OR reset", "\"new dashboard\""];
+const SEARCHES: [&str; 4] = [
+    "crashed",
+    "invoice AND plan",
+    "password OR reset",
+    "\"new dashboard\"",
+];
 
 fn bench_item(external_id: &str, n: usize) -> proto::NewVerbatim {
     proto::NewVerbatim {
@@ -404,14 +424,20 @@ pub fn render(report: &BenchReport) -> String {
         );
     }
     if let Some(at) = report.stalled_after_seconds {
-        let _ = writeln!(out, "STALLED: no call finished for the stall limit ({at:.1} s into the run)");
+        let _ = writeln!(
+            out,
+            "STALLED: no call finished for the stall limit ({at:.1} s into the run)"
+        );
     }
     if let (Some(start), Some(peak), Some(end)) = (
         report.server_rss_mib_start,
         report.server_rss_mib_peak,
         report.server_rss_mib_end,
     ) {
-        let _ = writeln!(out, "server RSS: start {start:.0} MiB, peak {peak:.0} MiB, end {end:.0} MiB");
+        let _ = writeln!(
+            out,
+            "server RSS: start {start:.0} MiB, peak {peak:.0} MiB, end {end:.0} MiB"
+        );
     }
     if let (Some(bytes), Some(per)) = (report.disk_bytes, report.disk_bytes_per_verbatim) {
         let _ = writeln!(out, "disk: {bytes} bytes, {per:.0} bytes per verbatim");
