@@ -45,6 +45,10 @@ pub struct Config {
     pub default_workspace: String,
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish before the server stops.
     pub shutdown_grace_secs: u64,
+    /// Writes stop (RESOURCE_EXHAUSTED, health NOT_SERVING for IngestService; reads go on) while
+    /// the disk holding the data directory has less than this many MiB free, and resume once
+    /// space is freed. 0: no mark.
+    pub min_free_disk_mb: u64,
     pub limits: Limits,
     pub index: IndexConfig,
     pub tagging: TaggingConfig,
@@ -140,6 +144,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./tideline-data"),
             default_workspace: "default".to_string(),
             shutdown_grace_secs: 10,
+            min_free_disk_mb: 256,
             limits: Limits::default(),
             index: IndexConfig::default(),
             tagging: TaggingConfig::default(),
@@ -177,6 +182,9 @@ pub struct ConfigArgs {
     /// Seconds in-flight requests get to finish on shutdown [default: 10].
     #[arg(long, env = "TIDELINE_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Writes stop while the data directory's disk has less than this many MiB free [default: 256].
+    #[arg(long, env = "TIDELINE_MIN_FREE_DISK_MB")]
+    pub min_free_disk_mb: Option<u64>,
     /// Largest verbatim text in bytes [default: 32768].
     #[arg(long, env = "TIDELINE_MAX_TEXT_BYTES")]
     pub max_text_bytes: Option<usize>,
@@ -252,6 +260,7 @@ impl Config {
         set(&mut self.data_dir, &args.data_dir);
         set(&mut self.default_workspace, &args.default_workspace);
         set(&mut self.shutdown_grace_secs, &args.shutdown_grace_secs);
+        set(&mut self.min_free_disk_mb, &args.min_free_disk_mb);
         set(&mut self.limits.max_text_bytes, &args.max_text_bytes);
         set(&mut self.limits.max_batch_items, &args.max_batch_items);
         set(&mut self.limits.max_message_bytes, &args.max_message_bytes);
@@ -383,6 +392,7 @@ mod tests {
             data_dir: Some(PathBuf::from("/d")),
             default_workspace: Some("acme".into()),
             shutdown_grace_secs: Some(3),
+            min_free_disk_mb: Some(8),
             max_text_bytes: Some(10),
             max_batch_items: Some(11),
             max_message_bytes: Some(4096),
@@ -403,6 +413,7 @@ mod tests {
             data_dir: PathBuf::from("/d"),
             default_workspace: "acme".into(),
             shutdown_grace_secs: 3,
+            min_free_disk_mb: 8,
             limits: Limits {
                 max_text_bytes: 10,
                 max_batch_items: 11,

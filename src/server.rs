@@ -52,6 +52,8 @@ pub struct RunningServer {
     health: HealthReporter,
     stop: oneshot::Sender<()>,
     serve: JoinHandle<std::result::Result<(), tonic::transport::Error>>,
+    /// Keeps IngestService's health in step with whether the store takes writes.
+    write_health: JoinHandle<()>,
     grace: Duration,
 }
 
@@ -69,6 +71,10 @@ pub async fn start(config: Config) -> Result<RunningServer> {
             .set_service_status(name, ServingStatus::Serving)
             .await;
     }
+    let write_health = tokio::spawn(report_writes(
+        health.clone(),
+        engine.services().store.watch_writes(),
+    ));
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -151,8 +157,29 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         health,
         stop,
         serve,
+        write_health,
         grace,
     })
+}
+
+/// Health for writes: IngestService is NOT_SERVING while the store refuses writes (a full disk);
+/// every other service keeps serving reads.
+async fn report_writes(
+    health: HealthReporter,
+    mut read_only: tokio::sync::watch::Receiver<Option<String>>,
+) {
+    loop {
+        let status = match &*read_only.borrow_and_update() {
+            Some(_) => ServingStatus::NotServing,
+            None => ServingStatus::Serving,
+        };
+        health
+            .set_service_status(ingest_service_server::SERVICE_NAME, status)
+            .await;
+        if read_only.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 impl RunningServer {
@@ -170,6 +197,7 @@ impl RunningServer {
     /// period), then commits the index and flushes the store.
     pub async fn shutdown(self) -> Result<()> {
         tracing::info!("shutting down");
+        self.write_health.abort();
         self.health
             .set_service_status("", ServingStatus::NotServing)
             .await;

@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::index::IndexError;
 use crate::model::ValidationError;
 use crate::proto;
+use crate::store::StoreError;
 
 /// The longest status message sent: gRPC carries it in a header, and metadata has a size limit
 /// (a larger one would reach the client as RESOURCE_EXHAUSTED instead of the error).
@@ -39,6 +40,7 @@ fn status_of(err: Error) -> Status {
             Status::invalid_argument(format!("query: {message}"))
         }
         e @ Error::LimitExceeded { .. } => Status::resource_exhausted(e.to_string()),
+        e @ Error::Store(StoreError::ReadOnly(_)) => Status::resource_exhausted(e.to_string()),
         e @ Error::NotFound { .. } => Status::not_found(e.to_string()),
         Error::FailedPrecondition(message) => Status::failed_precondition(message),
         e @ Error::Timeout(_) => Status::deadline_exceeded(e.to_string()),

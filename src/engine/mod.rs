@@ -57,8 +57,9 @@ impl Engine {
         let store_dir = config.store_dir();
         let index_dir = config.index_dir();
         let memory = config.index.writer_memory_mb;
+        let min_free = config.min_free_disk_mb.saturating_mul(1024 * 1024);
         let (store, opened) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let store = Store::open(&store_dir)?;
+            let store = Store::open_keeping_free(&store_dir, min_free)?;
             let opened = SearchIndex::open(&index_dir, memory)?;
             Ok((store, opened))
         })
@@ -212,10 +213,21 @@ impl Engine {
         for task in &self.background {
             task.abort();
         }
+        let read_only = self.services.store.watch_writes().borrow().clone();
         if let Some(indexer) = self.indexer.lock().await.take() {
-            indexer.shutdown().await?;
+            match (indexer.shutdown().await, &read_only) {
+                (Err(err), Some(reason)) => {
+                    tracing::warn!(error = %err, reason, "no final index commit: the store is read-only")
+                }
+                (result, _) => result?,
+            }
         }
-        self.services.store.flush().await?;
+        match (self.services.store.flush().await, &read_only) {
+            (Err(err), Some(reason)) => {
+                tracing::warn!(error = %err, reason, "no final flush: the store is read-only")
+            }
+            (result, _) => result?,
+        }
         tracing::info!(last_seq = self.services.store.last_seq(), "engine stopped");
         Ok(())
     }

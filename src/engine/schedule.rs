@@ -1,4 +1,5 @@
-//! When themes are refreshed and alert rules evaluated: every `themes.refresh_interval_secs` and
+//! When themes are refreshed and alert rules evaluated, and how often free disk space is looked
+//! up: every `themes.refresh_interval_secs` and
 //! `alerts.evaluate_interval_secs` for every workspace, and on demand. A refresh is always
 //! followed by a live evaluation, so alerts speak of the themes just found.
 
@@ -22,7 +23,7 @@ pub(super) fn spawn(config: &Config, services: &Arc<Services>) -> Vec<tokio::tas
         ),
         (config.alerts.evaluate_interval_secs, None),
     ];
-    schedules
+    let mut tasks: Vec<_> = schedules
         .into_iter()
         .filter(|(secs, _)| *secs > 0)
         .map(|(secs, refresh)| {
@@ -32,7 +33,17 @@ pub(super) fn spawn(config: &Config, services: &Arc<Services>) -> Vec<tokio::tas
                 refresh,
             ))
         })
-        .collect()
+        .collect();
+    // Free disk space, every second (a statvfs call): writes stop under the mark, resume above.
+    let store = services.store.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            ticker.tick().await;
+            store.check_space();
+        }
+    }));
+    tasks
 }
 
 /// Every `interval`, refreshes each workspace's themes (when `refresh` is given) and evaluates

@@ -86,18 +86,20 @@ impl Store {
         kind: DocKind,
         docs: &[(String, T)],
     ) -> StoreResult<()> {
+        self.writable()?;
         let mut batch = sled::Batch::default();
         for (name, doc) in docs {
             let value = serde_json::to_vec(doc).expect("documents serialise");
             batch.insert(doc_key(workspace, kind, name), value);
         }
-        self.docs.apply_batch(batch)?;
+        self.watched(self.docs.apply_batch(batch))?;
         Ok(())
     }
 
     /// Applies a batch of document writes and outbox changes in one transaction: all or nothing.
     /// Not durable until [`Store::flush`].
     pub fn commit(&self, batch: DocBatch) -> StoreResult<()> {
+        self.writable()?;
         (&self.docs, &self.outbox)
             .transaction(|(docs, outbox)| {
                 for (key, value) in &batch.docs {
@@ -115,7 +117,7 @@ impl Store {
                 }
                 Ok(())
             })
-            .map_err(tx_error)
+            .map_err(|e| self.noticed(tx_error(e)))
     }
 
     /// Outbox entries due at or before `now`, earliest first, at most `limit`.

@@ -20,6 +20,7 @@
 
 mod docs;
 mod keys;
+mod space;
 mod writer;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +35,7 @@ use self::keys::{
     corrupt, decode_change, decode_idempotency, decode_record, decode_u64, encode_change,
     encode_record, idempotency_key, tx_error, verbatim_key, workspace_prefix,
 };
+use self::space::Space;
 use self::writer::{Log, Writer};
 use crate::model::{ContentDigest, Source, Verbatim};
 
@@ -49,13 +51,16 @@ pub enum StoreError {
     Corrupt { key: String, message: String },
     #[error("store schema version {found} is not supported (this build reads {SCHEMA_VERSION})")]
     SchemaVersion { found: u64 },
-    #[error("cannot start the store writer: {0}")]
+    #[error("cannot start the store: {0}")]
     Start(std::io::Error),
     /// A group write or flush failed; every caller in the group gets its message.
     #[error("storage write failed: {0}")]
     Write(String),
     #[error("the store is closed")]
     Closed,
+    /// Writes are refused (the disk filled up); reads go on.
+    #[error("writes are refused, reads go on: {0}")]
+    ReadOnly(String),
 }
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
@@ -116,7 +121,18 @@ pub(crate) const META_LAST_SEQ: &[u8] = b"last_seq";
 impl Store {
     /// Opens (or creates) the store in `path`.
     pub fn open(path: &std::path::Path) -> StoreResult<Store> {
-        let db = sled::Config::new().path(path).open()?;
+        Store::open_keeping_free(path, 0)
+    }
+
+    /// Opens (or creates) the store in `path`, taking writes only while the disk holding it has
+    /// at least `min_free` bytes available (see [`space`]); below that it is read-only.
+    pub fn open_keeping_free(path: &std::path::Path, min_free: u64) -> StoreResult<Store> {
+        std::fs::create_dir_all(path).map_err(StoreError::Start)?;
+        let space = Space::new(path, min_free);
+        let db = sled::Config::new().path(path).open().map_err(|err| {
+            space.notice(&err);
+            StoreError::from(err)
+        })?;
         let meta = db.open_tree("meta")?;
         match meta.get(META_SCHEMA)? {
             None => {
@@ -140,6 +156,7 @@ impl Store {
             meta,
             last_seq: Arc::new(Mutex::new(last_seq)),
             durable: Arc::new(watch::Sender::new(last_seq)),
+            space,
             db: db.clone(),
         };
         Ok(Store {
@@ -151,7 +168,8 @@ impl Store {
         })
     }
 
-    /// The key that signs page tokens: made on first open, kept so tokens outlive a restart.
+    /// The key that signs page tokens: made on first open, kept so tokens outlive a restart
+    /// (a read-only store makes one for this run only).
     pub fn page_key(&self) -> StoreResult<[u8; 32]> {
         if let Some(raw) = self.log.meta.get(META_PAGE_KEY)? {
             if let Ok(key) = <[u8; 32]>::try_from(raw.as_ref()) {
@@ -159,8 +177,43 @@ impl Store {
             }
         }
         let key: [u8; 32] = rand::random();
-        self.log.meta.insert(META_PAGE_KEY, &key)?;
+        if !self.log.space.is_read_only() {
+            self.watched(self.log.meta.insert(META_PAGE_KEY, &key))?;
+        }
         Ok(key)
+    }
+
+    /// Follows whether the store takes writes: `None`, or why not (the disk filled up).
+    pub fn watch_writes(&self) -> watch::Receiver<Option<String>> {
+        self.log.space.watch()
+    }
+
+    /// Looks the free disk space up now (the store also does on writes): with the server's
+    /// health following [`Store::watch_writes`], this is what lets writes resume when space is
+    /// freed while nothing writes.
+    pub fn check_space(&self) {
+        self.log.space.check(crate::time::now());
+    }
+
+    /// Checks that the store takes writes.
+    fn writable(&self) -> StoreResult<()> {
+        self.log.space.writable()
+    }
+
+    /// Passes a store error on, noticing a full disk.
+    fn noticed(&self, err: StoreError) -> StoreError {
+        if let StoreError::Sled(e) = &err {
+            self.log.space.notice(e);
+        }
+        err
+    }
+
+    /// Passes a sled result on, noticing a full disk.
+    fn watched<T>(&self, result: sled::Result<T>) -> StoreResult<T> {
+        result.map_err(|err| {
+            self.log.space.notice(&err);
+            err.into()
+        })
     }
 
     /// The sequence lock: held by every write that takes sequence numbers. A panic while it was
@@ -209,6 +262,7 @@ impl Store {
     /// Erases a verbatim and frees its idempotency key. Returns the change's sequence number, or
     /// `None` when no such verbatim exists. Blocking; not durable until [`Store::flush`].
     pub fn delete(&self, workspace: &str, seq: u64) -> StoreResult<Option<u64>> {
+        self.writable()?;
         let mut last_seq = self.sequence();
         let change_seq = *last_seq + 1;
         let key = verbatim_key(workspace, seq);
@@ -232,7 +286,7 @@ impl Store {
                 Ok(Some(change_seq))
             },
         );
-        let outcome = result.map_err(tx_error)?;
+        let outcome = result.map_err(|e| self.noticed(tx_error(e)))?;
         if outcome.is_some() {
             *last_seq = change_seq;
         }
@@ -248,6 +302,7 @@ impl Store {
         seqs: &[u64],
         change: impl Fn(&mut Verbatim) -> bool,
     ) -> StoreResult<Vec<Option<Verbatim>>> {
+        self.writable()?;
         let mut last_seq = self.sequence();
         let start = *last_seq;
         let log = &self.log;
@@ -277,7 +332,7 @@ impl Store {
                 meta.insert(META_LAST_SEQ, &change_seq.to_be_bytes())?;
                 Ok((out, change_seq))
             });
-        let (out, change_seq) = result.map_err(tx_error)?;
+        let (out, change_seq) = result.map_err(|e| self.noticed(tx_error(e)))?;
         *last_seq = change_seq;
         Ok(out)
     }
@@ -315,8 +370,9 @@ impl Store {
 
     /// Stores a workspace's taxonomy. Not durable until [`Store::flush`].
     pub fn put_taxonomy(&self, workspace: &str, taxonomy: &StoredTaxonomy) -> StoreResult<()> {
+        self.writable()?;
         let value = serde_json::to_vec(taxonomy).expect("a taxonomy always serialises");
-        self.taxonomies.insert(workspace_prefix(workspace), value)?;
+        self.watched(self.taxonomies.insert(workspace_prefix(workspace), value))?;
         Ok(())
     }
 
@@ -369,11 +425,14 @@ impl Store {
 
     /// Drops change-log entries up to and including `upto` (the index has committed them).
     pub fn trim_changes(&self, upto: u64) -> StoreResult<()> {
+        if self.log.space.is_read_only() {
+            return Ok(()); // the log just keeps its entries
+        }
         let mut batch = sled::Batch::default();
         for key in self.log.changes.range(..=upto.to_be_bytes()).keys() {
             batch.remove(key?);
         }
-        self.log.changes.apply_batch(batch)?;
+        self.watched(self.log.changes.apply_batch(batch))?;
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use super::keys::{
     decode_idempotency, decode_record, encode_change, encode_idempotency, encode_record,
     idempotency_key, tx_error, verbatim_key,
 };
+use super::space::Space;
 use super::{Change, Inserted, NewRecord, StoreError, StoreResult, META_LAST_SEQ};
 
 /// Most jobs written and flushed together.
@@ -35,6 +36,8 @@ pub(super) struct Log {
     pub last_seq: Arc<Mutex<u64>>,
     /// The last sequence number known durable.
     pub durable: Arc<watch::Sender<u64>>,
+    /// Whether writes are taken (read-only once the disk is full).
+    pub space: Space,
 }
 
 enum Job {
@@ -166,34 +169,43 @@ fn run(log: Log, mut queue: mpsc::Receiver<Job>) {
         let written = if groups.is_empty() {
             Ok(Vec::new())
         } else {
-            insert_groups(&log, &groups)
+            log.space
+                .writable()
+                .and_then(|()| insert_groups(&log, &groups))
         };
         let flushed = flush(&log);
-        match (written, &flushed) {
+        for result in [written.as_ref().err(), flushed.as_ref().err()] {
+            if let Some(StoreError::Sled(err)) = result {
+                log.space.notice(err);
+            }
+        }
+        match (&written, &flushed) {
             (Ok(outcomes), Ok(())) => {
                 for ((_, _, reply), outcome) in inserts.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
+                    let _ = reply.send(Ok(outcome.clone()));
                 }
             }
-            (Err(err), _) => {
+            (Err(err), _) | (Ok(_), Err(err)) => {
                 tracing::error!(error = %err, jobs = inserts.len(), "group insert failed");
-                let message = err.to_string();
                 for (_, _, reply) in inserts {
-                    let _ = reply.send(Err(StoreError::Write(message.clone())));
-                }
-            }
-            (Ok(_), Err(err)) => {
-                for (_, _, reply) in inserts {
-                    let _ = reply.send(Err(StoreError::Write(err.to_string())));
+                    let _ = reply.send(Err(group_error(err, &log.space)));
                 }
             }
         }
         for reply in flushes {
             let _ = reply.send(match &flushed {
                 Ok(()) => Ok(()),
-                Err(err) => Err(StoreError::Write(err.to_string())),
+                Err(err) => Err(group_error(err, &log.space)),
             });
         }
+    }
+}
+
+/// The error each caller in a failed group gets: read-only when the disk is full.
+fn group_error(err: &StoreError, space: &Space) -> StoreError {
+    match space.writable() {
+        Err(read_only) => read_only,
+        Ok(()) => StoreError::Write(err.to_string()),
     }
 }
 

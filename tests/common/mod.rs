@@ -208,10 +208,24 @@ pub fn tideline_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tideline")))
 }
 
-/// A `tideline serve` child process and the address it announced.
+/// A `tideline serve` child process, the address it announced, and its log (standard error).
 pub struct ServeProcess {
     pub child: Child,
     pub addr: std::net::SocketAddr,
+    pub log: tempfile::NamedTempFile,
+}
+
+impl ServeProcess {
+    /// The end of the server's log, for a failure message.
+    pub fn log_tail(&self) -> String {
+        tail(self.log.path())
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
 impl Drop for ServeProcess {
@@ -223,6 +237,7 @@ impl Drop for ServeProcess {
 }
 
 pub fn spawn_serve(data_dir: &Path, extra: &[&str]) -> ServeProcess {
+    let log = tempfile::NamedTempFile::new().expect("a log file");
     let mut child = Command::new(tideline_binary())
         .arg("serve")
         .arg("--data-dir")
@@ -230,7 +245,7 @@ pub fn spawn_serve(data_dir: &Path, extra: &[&str]) -> ServeProcess {
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log.reopen().expect("the log file reopens"))
         .spawn()
         .expect("tideline serve starts");
     let mut line = String::new();
@@ -242,6 +257,9 @@ pub fn spawn_serve(data_dir: &Path, extra: &[&str]) -> ServeProcess {
         .rsplit(' ')
         .next()
         .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    ServeProcess { child, addr }
+        .unwrap_or_else(|| {
+            let _ = child.wait();
+            panic!("unexpected first line {line:?}; log:\n{}", tail(log.path()))
+        });
+    ServeProcess { child, addr, log }
 }
