@@ -51,15 +51,21 @@ async fn main() {
     let mut searchable = Vec::new();
     for run in 1..=RUNS {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             ..Default::default()
         };
+        config.auth.disabled = true;
         let server = tideline::server::start(config).await.unwrap();
-        let mut client = IngestServiceClient::connect(format!("http://{}", server.local_addr()))
-            .await
-            .unwrap();
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{}", server.local_addr()))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+        let mut client =
+            IngestServiceClient::new(tideline::client::authorized(channel, None).unwrap());
 
         let started = Instant::now();
         let rows = read_csv(&path, &mapping).unwrap();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertRule;
+use crate::auth::quotas::QuotaSettings;
 use crate::model::validate_workspace;
 pub use crate::model::Limits;
 use crate::themes::ThemeParams;
@@ -55,7 +56,112 @@ pub struct Config {
     pub themes: ThemesConfig,
     pub alerts: AlertsConfig,
     pub webhooks: WebhooksConfig,
+    pub auth: AuthConfig,
+    pub tls: TlsConfig,
 }
+
+/// TLS for the gRPC listener (rustls). With neither file set the server speaks plain HTTP/2.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of the leaf certificate.
+    pub key_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// Whether the listener speaks TLS.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some()
+    }
+}
+
+/// A secret that never shows in logs or debug output.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// API keys and their quotas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A file holding the bootstrap admin key (`TIDELINE_BOOTSTRAP_KEY` wins over it). With no
+    /// bootstrap key and no stored key, `serve` refuses to start unless `--no-auth` is given.
+    pub bootstrap_key_file: Option<PathBuf>,
+    /// Calls per second per key, sustained.
+    pub requests_per_second: u32,
+    /// Calls per key allowed at once above the rate.
+    pub burst: u32,
+    /// Streams (StreamVerbatims, WatchAlerts) one key may hold open at once.
+    pub max_streams: usize,
+    /// `--no-auth`: every call allowed, loopback addresses only. Not a file setting.
+    #[serde(skip)]
+    pub disabled: bool,
+    /// The bootstrap key itself, from the environment or the file. Never written out.
+    #[serde(skip)]
+    pub bootstrap_key: Option<Secret>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        let quotas = QuotaSettings::default();
+        AuthConfig {
+            bootstrap_key_file: None,
+            requests_per_second: quotas.requests_per_second,
+            burst: quotas.burst,
+            max_streams: quotas.max_streams,
+            disabled: false,
+            bootstrap_key: None,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// The bootstrap key: `TIDELINE_BOOTSTRAP_KEY` if set, else the first line of
+    /// `bootstrap_key_file`, else none.
+    fn read_bootstrap_key(&self) -> Result<Option<Secret>, ConfigError> {
+        if let Ok(key) = std::env::var(BOOTSTRAP_KEY_ENV) {
+            if !key.is_empty() {
+                return Ok(Some(Secret(key.trim().to_string())));
+            }
+        }
+        let Some(path) = &self.bootstrap_key_file else {
+            return Ok(self.bootstrap_key.clone());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Some(Secret(
+            text.lines().next().unwrap_or_default().trim().to_string(),
+        )))
+    }
+
+    /// Whether calls need a key.
+    pub fn enabled(&self) -> bool {
+        !self.disabled
+    }
+
+    /// The per-key quotas.
+    pub fn quotas(&self) -> QuotaSettings {
+        QuotaSettings {
+            requests_per_second: self.requests_per_second,
+            burst: self.burst,
+            max_streams: self.max_streams,
+        }
+    }
+}
+
+/// The environment variable holding the bootstrap admin key.
+pub const BOOTSTRAP_KEY_ENV: &str = "TIDELINE_BOOTSTRAP_KEY";
+/// The shortest bootstrap key accepted.
+const MIN_BOOTSTRAP_KEY_CHARS: usize = 16;
 
 /// Emerging-issue alerts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +257,8 @@ impl Default for Config {
             themes: ThemesConfig::default(),
             alerts: AlertsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -224,6 +332,21 @@ pub struct ConfigArgs {
     /// Accept webhook URLs on private and loopback addresses (SSRF guard off) [default: false].
     #[arg(long, env = "TIDELINE_WEBHOOKS_ALLOW_PRIVATE_URLS")]
     pub webhooks_allow_private_urls: Option<bool>,
+    /// File holding the bootstrap admin key (the TIDELINE_BOOTSTRAP_KEY variable wins over it).
+    #[arg(long, env = "TIDELINE_BOOTSTRAP_KEY_FILE")]
+    pub bootstrap_key_file: Option<PathBuf>,
+    /// Calls per second per API key, sustained [default: 1000].
+    #[arg(long, env = "TIDELINE_REQUESTS_PER_SECOND")]
+    pub requests_per_second: Option<u32>,
+    /// Serve without API keys: every call allowed. Only on a loopback listen address.
+    #[arg(long, env = "TIDELINE_NO_AUTH")]
+    pub no_auth: bool,
+    /// PEM certificate chain for TLS (with --tls-key).
+    #[arg(long, env = "TIDELINE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS (with --tls-cert).
+    #[arg(long, env = "TIDELINE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -234,6 +357,7 @@ impl Config {
             None => Config::default(),
         };
         config.apply(args);
+        config.auth.bootstrap_key = config.auth.read_bootstrap_key()?;
         config.validate()?;
         Ok(config)
     }
@@ -292,6 +416,20 @@ impl Config {
             &mut self.webhooks.allow_private_urls,
             &args.webhooks_allow_private_urls,
         );
+        if args.bootstrap_key_file.is_some() {
+            self.auth.bootstrap_key_file = args.bootstrap_key_file.clone();
+        }
+        set(
+            &mut self.auth.requests_per_second,
+            &args.requests_per_second,
+        );
+        self.auth.disabled |= args.no_auth;
+        if args.tls_cert.is_some() {
+            self.tls.cert_file = args.tls_cert.clone();
+        }
+        if args.tls_key.is_some() {
+            self.tls.key_file = args.tls_key.clone();
+        }
     }
 
     /// Refuses values the server cannot run with.
@@ -337,6 +475,46 @@ impl Config {
             return Err(invalid(
                 "webhooks.max_concurrent_deliveries",
                 "must be positive",
+            ));
+        }
+        self.validate_access()
+    }
+
+    /// Who may call, and over what: keys, quotas, `--no-auth` and TLS files.
+    fn validate_access(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| ConfigError::Invalid {
+            field,
+            message: message.to_string(),
+        };
+        if self.auth.disabled && !self.listen.ip().is_loopback() {
+            return Err(invalid(
+                "listen",
+                "--no-auth serves only loopback addresses (127.0.0.1, ::1); give api keys to listen on others",
+            ));
+        }
+        if let Some(key) = &self.auth.bootstrap_key {
+            if key.0.chars().count() < MIN_BOOTSTRAP_KEY_CHARS
+                || key.0.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(invalid(
+                    "auth.bootstrap_key",
+                    "must be at least 16 characters without spaces",
+                ));
+            }
+        }
+        if self.auth.requests_per_second == 0 || self.auth.burst == 0 {
+            return Err(invalid(
+                "auth.requests_per_second",
+                "must be positive (with a positive auth.burst)",
+            ));
+        }
+        if self.auth.max_streams == 0 {
+            return Err(invalid("auth.max_streams", "must be positive"));
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err(invalid(
+                "tls",
+                "cert_file and key_file go together (--tls-cert and --tls-key)",
             ));
         }
         Ok(())
@@ -386,6 +564,9 @@ mod tests {
 
     #[test]
     fn every_flag_overrides_its_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("bootstrap");
+        std::fs::write(&key_file, "bootstrap-key-0123456789\n").unwrap();
         let args = ConfigArgs {
             config: None,
             listen: Some("127.0.0.1:9".parse().unwrap()),
@@ -406,6 +587,11 @@ mod tests {
             redact_pii: Some(false),
             alerts_evaluate_interval_secs: Some(20),
             webhooks_allow_private_urls: Some(true),
+            bootstrap_key_file: Some(key_file.clone()),
+            requests_per_second: Some(21),
+            no_auth: true,
+            tls_cert: Some(PathBuf::from("/c.pem")),
+            tls_key: Some(PathBuf::from("/k.pem")),
         };
         let config = Config::load(&args).unwrap();
         let expected = Config {
@@ -439,6 +625,17 @@ mod tests {
             webhooks: WebhooksConfig {
                 allow_private_urls: true,
                 ..Default::default()
+            },
+            auth: AuthConfig {
+                bootstrap_key_file: Some(key_file),
+                requests_per_second: 21,
+                disabled: true,
+                bootstrap_key: Some(Secret("bootstrap-key-0123456789".into())),
+                ..Default::default()
+            },
+            tls: TlsConfig {
+                cert_file: Some(PathBuf::from("/c.pem")),
+                key_file: Some(PathBuf::from("/k.pem")),
             },
         };
         assert_eq!(config, expected);

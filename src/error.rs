@@ -22,6 +22,18 @@ pub enum Error {
     },
     #[error("{what} not found")]
     NotFound { what: String },
+    /// No key, or one that is unknown or revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A valid key used outside its workspace or scopes.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The key's rate is used up; it may call again after `retry_after`.
+    #[error("rate limit reached (limit {limit}); retry after {} ms", retry_after.as_millis())]
+    RateLimited {
+        retry_after: std::time::Duration,
+        limit: String,
+    },
     /// The request is valid but the resource is not in a state that allows it.
     #[error("{0}")]
     FailedPrecondition(String),

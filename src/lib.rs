@@ -19,6 +19,8 @@
 //! - [`themes`]: TF-IDF, clustering, labels, theme identity; refreshes and edits over the store.
 //! - [`tagging`]: taxonomy, rule matcher, sentiment, severity; the taxonomy service and
 //!   re-tagging.
+//! - [`audit`]: the audit log of admin and curate actions.
+//! - [`auth`]: API keys, scopes, the bootstrap key, per-key quotas.
 //! - [`error`]: the crate error and `Result`.
 //! - [`index`]: tantivy, derived from the store (schema, indexer, queries, rebuild).
 //! - [`store`]: sled, the source of truth (verbatims, idempotency keys, change log, documents,
@@ -32,6 +34,8 @@
 
 pub mod alerts;
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod engine;

@@ -71,6 +71,22 @@ enum Command {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
     },
+    /// API keys of a running server (needs an admin key).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The audit log of a running server, newest first (needs an admin key).
+    Audit {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        /// Only this RPC, e.g. ThemeService/UpdateTheme.
+        #[arg(long)]
+        rpc: Option<String>,
+        /// Only the --workspace's events (default: every workspace, and key management).
+        #[arg(long)]
+        this_workspace: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+    },
     /// Load a running server with concurrent clients (batch ingest, streaming ingest, searches)
     /// and report throughput, latency percentiles, stalls, server memory and disk per verbatim.
     Bench(Box<tideline::client::bench::BenchArgs>),
@@ -96,6 +112,37 @@ enum Command {
         #[arg(long, default_value_t = tideline_corpus::DEFAULT_END,
               value_parser = tideline_corpus::parse_date)]
         end: tideline_corpus::Date,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key bound to --workspace (admin keys: every workspace) and print it, once.
+    Create {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        /// Comma-separated: ingest, read, curate, admin.
+        #[arg(long, value_parser = tideline::client::access::parse_scopes)]
+        scopes: std::vec::Vec<tideline::proto::Scope>,
+        /// What the key is for (shown in `keys list`).
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List keys: every workspace's, or only --workspace's with --this-workspace.
+    List {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[arg(long)]
+        this_workspace: bool,
+        /// Include revoked keys.
+        #[arg(long)]
+        revoked: bool,
+    },
+    /// Revoke a key by id: it stops working on its next call.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
     },
 }
 
@@ -185,6 +232,38 @@ fn main() -> anyhow::Result<()> {
         Command::Tag { text, server } => {
             runtime.block_on(tideline::client::cli::tag(&server, &text))?
         }
+        Command::Keys(KeysCommand::Create {
+            server,
+            scopes,
+            description,
+        }) => runtime.block_on(tideline::client::access::create_key(
+            &server,
+            &scopes,
+            &description,
+        ))?,
+        Command::Keys(KeysCommand::List {
+            server,
+            this_workspace,
+            revoked,
+        }) => runtime.block_on(tideline::client::access::list_keys(
+            &server,
+            this_workspace,
+            revoked,
+        ))?,
+        Command::Keys(KeysCommand::Revoke { id, server }) => {
+            runtime.block_on(tideline::client::access::revoke_key(&server, &id))?
+        }
+        Command::Audit {
+            server,
+            rpc,
+            this_workspace,
+            limit,
+        } => runtime.block_on(tideline::client::access::audit(
+            &server,
+            rpc.as_deref(),
+            this_workspace,
+            limit,
+        ))?,
         Command::Bench(args) => {
             let report = runtime.block_on(tideline::client::bench::run(&args))?;
             if args.server.json {

@@ -10,30 +10,38 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::StreamExt;
+use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 
 use crate::api::status::name_transport_error;
-use crate::api::{AlertApi, IngestApi, TaxonomyApi, ThemeApi, VerbatimApi, WebhookApi};
-use crate::config::Config;
+use crate::api::{
+    AccessLayer, AlertApi, AuditApi, IngestApi, KeyApi, TaxonomyApi, ThemeApi, VerbatimApi,
+    WebhookApi,
+};
+use crate::config::{Config, TlsConfig};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::proto;
 use crate::proto::alert_service_server::{self, AlertServiceServer};
+use crate::proto::audit_service_server::{self, AuditServiceServer};
 use crate::proto::ingest_service_server::{self, IngestServiceServer};
+use crate::proto::key_service_server::{self, KeyServiceServer};
 use crate::proto::taxonomy_service_server::{self, TaxonomyServiceServer};
 use crate::proto::theme_service_server::{self, ThemeServiceServer};
 use crate::proto::verbatim_service_server::{self, VerbatimServiceServer};
 use crate::proto::webhook_service_server::{self, WebhookServiceServer};
 
 /// Names of the services this server registers, for health reporting (from the generated code).
-const SERVICE_NAMES: [&str; 6] = [
+const SERVICE_NAMES: [&str; 8] = [
     theme_service_server::SERVICE_NAME,
     ingest_service_server::SERVICE_NAME,
     verbatim_service_server::SERVICE_NAME,
     taxonomy_service_server::SERVICE_NAME,
     alert_service_server::SERVICE_NAME,
     webhook_service_server::SERVICE_NAME,
+    key_service_server::SERVICE_NAME,
+    audit_service_server::SERVICE_NAME,
 ];
 
 /// A generated service server with the configured message size limits in both directions.
@@ -63,6 +71,8 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let local_addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let max_message = config.limits.max_message_bytes;
+    let tls = tls_config(&config.tls)?;
+    let config_tls = tls.is_some();
     let engine = Arc::new(Engine::open(config).await?);
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -117,9 +127,21 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         WebhookApi::new(engine.clone()),
         max_message
     );
+    let keys = limited!(KeyServiceServer, KeyApi::new(engine.clone()), max_message);
+    let audit = limited!(
+        AuditServiceServer,
+        AuditApi::new(engine.clone()),
+        max_message
+    );
 
     let (stop, stopped) = oneshot::channel::<()>();
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| Error::Setup(format!("tls: {e}")))?;
+    }
+    let router = builder
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(tower::util::MapResponseLayer::new(
@@ -127,6 +149,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
                 name_refused_request(response, max_message)
             },
         ))
+        .layer(AccessLayer::new(engine.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -135,7 +158,9 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .add_service(taxonomy)
         .add_service(themes)
         .add_service(alerts)
-        .add_service(webhooks);
+        .add_service(webhooks)
+        .add_service(keys)
+        .add_service(audit);
     // The server accepts from its own listener, where tonic's `tcp_nodelay` does not apply: set
     // it on every connection, or Nagle's algorithm holds each response's last segment for the
     // client's delayed ACK (~40 ms on every response over a few hundred bytes).
@@ -150,7 +175,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let serve = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = stopped.await;
     }));
-    tracing::info!(%local_addr, "serving");
+    tracing::info!(%local_addr, tls = config_tls, "serving");
     Ok(RunningServer {
         local_addr,
         engine,
@@ -160,6 +185,19 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         write_health,
         grace,
     })
+}
+
+/// The listener's TLS settings from the configured PEM files, or none for plain HTTP/2.
+fn tls_config(tls: &TlsConfig) -> Result<Option<ServerTlsConfig>> {
+    let (Some(cert_file), Some(key_file)) = (&tls.cert_file, &tls.key_file) else {
+        return Ok(None);
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| Error::Setup(format!("cannot read tls file {}: {e}", path.display())))
+    };
+    let identity = Identity::from_pem(read(cert_file)?, read(key_file)?);
+    Ok(Some(ServerTlsConfig::new().identity(identity)))
 }
 
 /// Health for writes: IngestService is NOT_SERVING while the store refuses writes (a full disk);

@@ -14,7 +14,6 @@ use tideline::proto::theme_service_client::ThemeServiceClient;
 use tideline::proto::webhook_service_client::WebhookServiceClient;
 use tideline::proto::{self, AlertStatus, DeliveryStatus};
 use tideline::webhooks::verify_signature;
-use tonic::transport::Channel;
 use tonic::Code;
 
 fn now_secs() -> i64 {
@@ -40,9 +39,9 @@ async fn start(dir: &std::path::Path) -> TestServer {
 }
 
 struct Clients {
-    alerts: AlertServiceClient<Channel>,
-    themes: ThemeServiceClient<Channel>,
-    webhooks: WebhookServiceClient<Channel>,
+    alerts: AlertServiceClient<tideline::client::Connection>,
+    themes: ThemeServiceClient<tideline::client::Connection>,
+    webhooks: WebhookServiceClient<tideline::client::Connection>,
 }
 
 fn clients(t: &TestServer) -> Clients {

@@ -84,3 +84,71 @@ async fn the_demo_finds_the_mobile_regression_and_not_the_fixed_billing_issue() 
     );
     t.stop().await;
 }
+
+/// Splits a shell command line of plain words and single-quoted words.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut rest = line.trim();
+    while !rest.is_empty() {
+        let (word, after) = match rest.strip_prefix('\'') {
+            Some(quoted) => quoted.split_once('\'').unwrap(),
+            None => rest.split_once(' ').unwrap_or((rest, "")),
+        };
+        words.push(word.to_string());
+        rest = after.trim_start();
+    }
+    words
+}
+
+#[tokio::test]
+async fn the_demo_makes_a_key_and_its_next_steps_work_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Keys on and no bootstrap key configured: the demo makes one up for itself.
+    let mut config = common::test_config(dir.path());
+    config.auth.disabled = false;
+    let demo = tideline::client::demo::start(config).await.unwrap();
+    let key = demo.key.clone().expect("the demo made a key");
+    let steps = tideline::client::demo::next_steps(demo.server.local_addr(), Some(&key));
+    assert!(steps.contains(&format!("shown once: {key}")), "{steps}");
+    assert!(
+        steps.contains(&format!("authorization: Bearer {key}")),
+        "{steps}"
+    );
+    let commands: Vec<Vec<String>> = steps
+        .lines()
+        .filter_map(|l| l.strip_prefix("  tideline "))
+        .map(shell_words)
+        .collect();
+    assert_eq!(commands.len(), 5, "{steps}");
+    for words in commands {
+        let output = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(common::tideline_binary())
+                .args(&words)
+                .env_remove("TIDELINE_API_KEY")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        // `theme TH-0001` has no theme to show before the corpus is in: NOT_FOUND, not refused.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() || stderr.contains("not found"),
+            "{stderr}"
+        );
+    }
+    // The key is the demo workspace's only.
+    let mut search = proto::verbatim_service_client::VerbatimServiceClient::new(
+        tideline::client::authorized(common::connect(demo.server.local_addr()).await, Some(&key))
+            .unwrap(),
+    );
+    let elsewhere = search
+        .search_verbatims(proto::SearchVerbatimsRequest {
+            workspace: "default".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), tonic::Code::PermissionDenied);
+    demo.server.shutdown().await.unwrap();
+}

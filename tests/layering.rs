@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Modules the client must not use: it talks to the server over gRPC like any other client.
-const CLIENT_FORBIDDEN: [&str; 4] = ["engine", "store", "index", "api"];
+const CLIENT_FORBIDDEN: [&str; 6] = ["engine", "store", "index", "api", "auth", "audit"];
 
 /// One `crate::` path: where it is and which top-level module it names.
 #[derive(Debug, Clone, PartialEq, Eq)]

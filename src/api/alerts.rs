@@ -9,10 +9,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
-use super::{convert, workspace_of};
+use super::access::{caller_of, check_scope, deadline_of};
+use super::{audit, convert, workspace_of};
 use crate::alerts::{
     Alert, AlertFilter, AlertRule, AlertSeverity, AlertStatus, EvaluateOptions, RuleKind, Watched,
 };
+use crate::auth::Scope;
 use crate::engine::Engine;
 use crate::model::ValidationError;
 use crate::pagination;
@@ -175,7 +177,7 @@ impl AlertService for AlertApi {
         &self,
         request: Request<proto::EvaluateAlertsRequest>,
     ) -> Result<Response<proto::EvaluateAlertsResponse>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let as_of = convert::micros("as_of", req.as_of)?;
         let since = convert::micros("since", req.since)?;
@@ -209,7 +211,23 @@ impl AlertService for AlertApi {
             record: req.record,
             deliver: req.deliver,
         };
+        // A live evaluation, or a backtest that records or delivers, changes the alert log.
+        let changes = options.live() || options.record || options.deliver;
+        if changes {
+            check_scope(&caller, Scope::Curate, "an evaluation that records alerts")?;
+        }
         let evaluation = self.engine.evaluate_alerts(&workspace, options).await?;
+        if changes {
+            let target = format!("{} alerts raised", evaluation.alerts.len());
+            audit(
+                &self.engine,
+                &caller,
+                "AlertService/EvaluateAlerts",
+                &workspace,
+                target,
+            )
+            .await;
+        }
         Ok(Response::new(proto::EvaluateAlertsResponse {
             alerts: evaluation.alerts.into_iter().map(alert_to_proto).collect(),
             standings: evaluation
@@ -285,17 +303,27 @@ impl AlertService for AlertApi {
         &self,
         request: Request<proto::UpdateAlertRequest>,
     ) -> Result<Response<proto::Alert>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let status = status_from_proto("status", req.status)?;
+        let ws = workspace.clone();
         let alert = self
             .engine
             .run(move |s| {
                 let now = crate::time::now();
                 s.alerts
-                    .update(&workspace, &req.id, status, req.assignee, req.note, now)
+                    .update(&ws, &req.id, status, req.assignee, req.note, now)
             })
             .await?;
+        let target = format!("{} {}", alert.id, status.as_str());
+        audit(
+            &self.engine,
+            &caller,
+            "AlertService/UpdateAlert",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(alert_to_proto(alert)))
     }
 
@@ -305,23 +333,34 @@ impl AlertService for AlertApi {
         &self,
         request: Request<proto::WatchAlertsRequest>,
     ) -> Result<Response<Self::WatchAlertsStream>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
+        // One of the key's streams, held as long as the watch.
+        let stream_place = self
+            .engine
+            .services()
+            .keys
+            .quotas
+            .open_stream(&caller.key_id)?;
         let buffer = self.engine.config().limits.watch_buffer_events;
         let watched = self.engine.services().alerts.watch(workspace, buffer);
-        let stream = ReceiverStream::new(watched).map(|item| match item {
-            Watched::Event(event) => Ok(proto::AlertEvent {
-                r#type: event.event_type.to_string(),
-                alert: Some(alert_to_proto(event.alert)),
-            }),
-            Watched::Missed(missed) => Err(Status::data_loss(format!(
-                "watcher fell behind and missed {missed} alert events; list alerts and watch again"
-            ))),
-            Watched::TooSlow(waiting) => Err(Status::data_loss(format!(
-                "watcher stopped reading with {waiting} alert events waiting \
-                 (limit limits.watch_buffer_events={waiting}); list alerts and watch again"
-            ))),
+        let stream = ReceiverStream::new(watched).map(move |item| {
+            let _held = &stream_place;
+            watched_to_proto(item)
         });
-        Ok(Response::new(Box::pin(stream)))
+        let Some(deadline) = deadline_of(&request) else {
+            return Ok(Response::new(Box::pin(stream)));
+        };
+        // The client's deadline ends the watch (tonic bounds only the call's start).
+        let ends_at = tokio::time::Instant::now() + deadline;
+        let expired = futures::stream::once(async {
+            Err(Status::deadline_exceeded(
+                "the call's deadline (grpc-timeout) passed",
+            ))
+        })
+        .filter(move |_| tokio::time::Instant::now() >= ends_at);
+        let bounded = futures::StreamExt::take_until(stream, tokio::time::sleep_until(ends_at))
+            .chain(expired);
+        Ok(Response::new(Box::pin(bounded)))
     }
 
     async fn get_alert_rules(
@@ -338,8 +377,13 @@ impl AlertService for AlertApi {
         &self,
         request: Request<proto::UpdateAlertRulesRequest>,
     ) -> Result<Response<proto::AlertRules>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
+        let target = if req.reset {
+            "reset to defaults"
+        } else {
+            "rules set"
+        };
         let rules = if req.reset {
             None
         } else {
@@ -353,6 +397,31 @@ impl AlertService for AlertApi {
             .engine
             .run(move |s| s.alerts.set_rules(&ws, rules))
             .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "AlertService/UpdateAlertRules",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(rules_to_proto(workspace, rules)))
+    }
+}
+
+/// A watch item as the API sends it: an event, or the status that ends the watch.
+fn watched_to_proto(item: Watched) -> Result<proto::AlertEvent, Status> {
+    match item {
+        Watched::Event(event) => Ok(proto::AlertEvent {
+            r#type: event.event_type.to_string(),
+            alert: Some(alert_to_proto(event.alert)),
+        }),
+        Watched::Missed(missed) => Err(Status::data_loss(format!(
+            "watcher fell behind and missed {missed} alert events; list alerts and watch again"
+        ))),
+        Watched::TooSlow(waiting) => Err(Status::data_loss(format!(
+            "watcher stopped reading with {waiting} alert events waiting \
+                 (limit limits.watch_buffer_events={waiting}); list alerts and watch again"
+        ))),
     }
 }

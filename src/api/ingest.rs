@@ -6,8 +6,9 @@ use futures::{FutureExt, StreamExt};
 use prost::Message as _;
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::access::{caller_of, check_reach};
 use super::status::{item_error, item_validation_error, name_transport_error};
-use super::{convert, resolve_workspace};
+use super::{convert, workspace_of};
 use crate::engine::{Engine, ItemResult};
 use crate::model::{quoted, validate_workspace, VerbatimId};
 use crate::proto;
@@ -106,12 +107,7 @@ impl IngestService for IngestApi {
         &self,
         request: Request<proto::IngestVerbatimsRequest>,
     ) -> Result<Response<proto::IngestVerbatimsResponse>, Status> {
-        let config = self.engine.config();
-        let workspace = resolve_workspace(
-            &request,
-            &request.get_ref().workspace,
-            &config.default_workspace,
-        )?;
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let items = req.items.into_iter().map(convert::new_verbatim).collect();
         let results = self
@@ -134,7 +130,14 @@ impl IngestService for IngestApi {
         let config = self.engine.config();
         let max_batch = config.limits.max_batch_items;
         let max_message = config.limits.max_message_bytes;
-        let default_workspace = resolve_workspace(&request, "", &config.default_workspace)?;
+        let (default_workspace, caller) = caller_of(&self.engine, &request, "")?;
+        // One of the key's streams, held until this one ends.
+        let _stream = self
+            .engine
+            .services()
+            .keys
+            .quotas
+            .open_stream(&caller.key_id)?;
         let max_buffer = config.limits.max_stream_buffer_bytes;
         let mut messages = request.into_inner();
         let mut tally = StreamTally {
@@ -172,6 +175,7 @@ impl IngestService for IngestApi {
                             default_workspace.clone()
                         } else {
                             validate_workspace(&message.workspace)?;
+                            check_reach(&caller, &message.workspace)?;
                             message.workspace.clone()
                         };
                         workspace.insert(ws).clone()

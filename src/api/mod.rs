@@ -1,9 +1,11 @@
 //! The gRPC API: tonic services over the [`Engine`](crate::engine::Engine), proto⇄domain
 //! conversion, and the one mapping from errors to statuses. No business logic lives here.
 
+mod access;
 mod alerts;
 mod convert;
 mod ingest;
+mod keys;
 pub mod status;
 mod taxonomy;
 mod themes;
@@ -12,48 +14,42 @@ mod webhooks;
 
 pub use alerts::AlertApi;
 pub use ingest::IngestApi;
+pub use keys::{AuditApi, KeyApi};
 pub use taxonomy::TaxonomyApi;
 pub use themes::ThemeApi;
 pub use verbatims::VerbatimApi;
 pub use webhooks::WebhookApi;
 
-use tonic::Request;
+use tonic::{Request, Status};
 
+use self::access::caller_of;
+pub use self::access::{AccessLayer, WORKSPACE_HEADER};
+use crate::audit::AuditEvent;
+use crate::auth::Principal;
 use crate::engine::Engine;
-use crate::model::{validate_workspace, ValidationError};
 
-/// Request header naming the workspace when the request's `workspace` field is empty.
-pub const WORKSPACE_HEADER: &str = "x-tideline-workspace";
-
-/// The workspace a request addresses, as a status on error (see [`resolve_workspace`]).
-fn workspace_of<T>(
-    engine: &Engine,
-    request: &Request<T>,
-    field: &str,
-) -> Result<String, tonic::Status> {
-    Ok(resolve_workspace(
-        request,
-        field,
-        &engine.config().default_workspace,
-    )?)
+/// The workspace a request addresses, when the caller's key reaches it (see [`caller_of`]).
+fn workspace_of<T>(engine: &Engine, request: &Request<T>, field: &str) -> Result<String, Status> {
+    caller_of(engine, request, field).map(|(workspace, _)| workspace)
 }
 
-/// The workspace a request addresses: its field, else the header, else the configured default.
-fn resolve_workspace<T>(
-    request: &Request<T>,
-    field: &str,
-    default: &str,
-) -> Result<String, ValidationError> {
-    let workspace = if !field.is_empty() {
-        field.to_string()
-    } else if let Some(header) = request.metadata().get(WORKSPACE_HEADER) {
-        header
-            .to_str()
-            .map_err(|_| ValidationError::new("workspace", "header is not ASCII"))?
-            .to_string()
-    } else {
-        default.to_string()
+/// Records an admin or curate action in the audit log. The action is done and durable by now: a
+/// failure to record it is logged, not answered.
+async fn audit(
+    engine: &Engine,
+    caller: &Principal,
+    rpc: &'static str,
+    workspace: &str,
+    target: impl Into<String>,
+) {
+    let event = AuditEvent {
+        at: crate::time::now(),
+        key_id: caller.key_id.clone(),
+        rpc: rpc.to_string(),
+        workspace: workspace.to_string(),
+        target: target.into(),
     };
-    validate_workspace(&workspace)?;
-    Ok(workspace)
+    if let Err(err) = engine.run(move |s| s.audit.record(&event)).await {
+        tracing::error!(error = %err, rpc, "the audit record of an action failed");
+    }
 }

@@ -12,6 +12,9 @@ use crate::store::StoreError;
 /// (a larger one would reach the client as RESOURCE_EXHAUSTED instead of the error).
 const MAX_STATUS_MESSAGE_BYTES: usize = 1024;
 
+/// The header gRPC clients read as "retry after this many milliseconds".
+pub const RETRY_PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
+
 impl From<Error> for Status {
     fn from(err: Error) -> Status {
         let status = status_of(err);
@@ -28,7 +31,9 @@ impl From<Error> for Status {
             &message[..end],
             message.len()
         );
-        Status::new(status.code(), shortened)
+        let mut bounded = Status::new(status.code(), shortened);
+        *bounded.metadata_mut() = status.metadata().clone();
+        bounded
     }
 }
 
@@ -44,6 +49,17 @@ fn status_of(err: Error) -> Status {
         e @ Error::NotFound { .. } => Status::not_found(e.to_string()),
         Error::FailedPrecondition(message) => Status::failed_precondition(message),
         e @ Error::Timeout(_) => Status::deadline_exceeded(e.to_string()),
+        Error::Unauthenticated(message) => Status::unauthenticated(message),
+        Error::PermissionDenied(message) => Status::permission_denied(message),
+        e @ Error::RateLimited { retry_after, .. } => {
+            let mut status = Status::resource_exhausted(e.to_string());
+            // gRPC's retry pushback: clients with a retry policy wait this long.
+            let millis = retry_after.as_millis().max(1).to_string();
+            if let Ok(value) = millis.parse() {
+                status.metadata_mut().insert(RETRY_PUSHBACK_HEADER, value);
+            }
+            status
+        }
         other => {
             tracing::error!(error = %other, "request failed");
             Status::internal(other.to_string())
@@ -79,6 +95,8 @@ fn code_name(code: Code) -> &'static str {
         Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
         Code::NotFound => "NOT_FOUND",
         Code::Internal => "INTERNAL",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::Unauthenticated => "UNAUTHENTICATED",
         _ => "UNKNOWN",
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, workspace_of};
+use super::access::caller_of;
+use super::{audit, convert, workspace_of};
 use crate::engine::Engine;
 use crate::proto;
 use crate::proto::taxonomy_service_server::TaxonomyService;
@@ -81,9 +82,18 @@ impl TaxonomyService for TaxonomyApi {
         &self,
         request: Request<proto::UpdateTaxonomyRequest>,
     ) -> Result<Response<proto::Taxonomy>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let toml = request.into_inner().toml;
         let (active, job) = self.engine.update_taxonomy(&workspace, toml).await?;
+        let target = format!("version {}", active.version);
+        audit(
+            &self.engine,
+            &caller,
+            "TaxonomyService/UpdateTaxonomy",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(taxonomy_to_proto(&active, Some(job))))
     }
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, workspace_of};
+use super::access::caller_of;
+use super::{audit, convert, workspace_of};
 use crate::engine::{Engine, SearchRequest};
 use crate::model::{ValidationError, Verbatim};
 use crate::pagination;
@@ -201,12 +202,21 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::RefreshThemesRequest>,
     ) -> Result<Response<proto::RefreshThemesResponse>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let k = request.into_inner().k;
         let s = self
             .engine
             .refresh_themes(&workspace, (k > 0).then_some(k as usize))
             .await?;
+        let target = format!("{} themes", s.themes);
+        audit(
+            &self.engine,
+            &caller,
+            "ThemeService/RefreshThemes",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(proto::RefreshThemesResponse {
             verbatims: s.verbatims as u64,
             themes: s.themes as u64,
@@ -224,14 +234,23 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::UpdateThemeRequest>,
     ) -> Result<Response<proto::Theme>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let nonempty = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
         let (label, owner) = (nonempty(req.label), nonempty(req.owner));
+        let ws = workspace.clone();
         let theme = self
             .engine
-            .run(move |s| s.themes.update(&workspace, &req.id, label, owner))
+            .run(move |s| s.themes.update(&ws, &req.id, label, owner))
             .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "ThemeService/UpdateTheme",
+            &workspace,
+            theme.id.clone(),
+        )
+        .await;
         Ok(Response::new(stored_theme_to_proto(theme)))
     }
 
@@ -282,15 +301,25 @@ impl ThemeService for ThemeApi {
         &self,
         request: Request<proto::MergeThemesRequest>,
     ) -> Result<Response<proto::Theme>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         if req.theme_ids.is_empty() {
             return Err(ValidationError::new("theme_ids", "must name at least one theme").into());
         }
+        let target = format!("{} into {}", req.theme_ids.join(","), req.into);
+        let ws = workspace.clone();
         let theme = self
             .engine
-            .run(move |s| s.themes.merge(&workspace, &req.theme_ids, &req.into))
+            .run(move |s| s.themes.merge(&ws, &req.theme_ids, &req.into))
             .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "ThemeService/MergeThemes",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(stored_theme_to_proto(theme)))
     }
 }

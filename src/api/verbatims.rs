@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, workspace_of};
+use super::access::caller_of;
+use super::{audit, convert, workspace_of};
 use crate::engine::{ClearTags, Engine, SearchRequest, SearchResults};
 use crate::model::{quoted, ValidationError, VerbatimId};
 use crate::proto;
@@ -36,9 +37,17 @@ impl VerbatimService for VerbatimApi {
         &self,
         request: Request<proto::DeleteVerbatimRequest>,
     ) -> Result<Response<()>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id: VerbatimId = request.get_ref().id.parse()?;
         self.engine.delete(&workspace, id).await?;
+        audit(
+            &self.engine,
+            &caller,
+            "VerbatimService/DeleteVerbatim",
+            &workspace,
+            id.to_string(),
+        )
+        .await;
         Ok(Response::new(()))
     }
 
@@ -66,7 +75,7 @@ impl VerbatimService for VerbatimApi {
         &self,
         request: Request<proto::UpdateVerbatimTagsRequest>,
     ) -> Result<Response<proto::Verbatim>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let id: VerbatimId = req.id.parse()?;
         let given = convert::given_tags(req.tags.unwrap_or_default(), "tags")?;
@@ -92,6 +101,14 @@ impl VerbatimService for VerbatimApi {
             .engine
             .update_tags(&workspace, id, given, clear)
             .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "VerbatimService/UpdateVerbatimTags",
+            &workspace,
+            id.to_string(),
+        )
+        .await;
         Ok(Response::new(convert::verbatim(verbatim)))
     }
 }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::access::caller_of;
 use super::alerts::{min_severity, severity_to_proto};
-use super::{convert, workspace_of};
+use super::{audit, convert, workspace_of};
 use crate::alerts::AlertSeverity;
 use crate::engine::Engine;
 use crate::model::ValidationError;
@@ -80,7 +81,7 @@ impl WebhookService for WebhookApi {
         &self,
         request: Request<proto::CreateWebhookRequest>,
     ) -> Result<Response<proto::CreateWebhookResponse>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let new = NewWebhook {
             url: required("url", req.url)?,
@@ -89,10 +90,20 @@ impl WebhookService for WebhookApi {
                 .unwrap_or(AlertSeverity::Low),
             description: req.description,
         };
+        let ws = workspace.clone();
         let (webhook, secret) = self
             .engine
-            .run(move |s| s.webhooks.create(&workspace, new, time::now()))
+            .run(move |s| s.webhooks.create(&ws, new, time::now()))
             .await?;
+        let target = webhook.id.clone();
+        audit(
+            &self.engine,
+            &caller,
+            "WebhookService/CreateWebhook",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(proto::CreateWebhookResponse {
             webhook: Some(webhook_to_proto(webhook)),
             secret,
@@ -117,12 +128,21 @@ impl WebhookService for WebhookApi {
         &self,
         request: Request<proto::DeleteWebhookRequest>,
     ) -> Result<Response<proto::DeleteWebhookResponse>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id = required("id", request.into_inner().id)?;
+        let (ws, target) = (workspace.clone(), id.clone());
         let cancelled = self
             .engine
-            .run(move |s| s.webhooks.delete(&workspace, &id, time::now()))
+            .run(move |s| s.webhooks.delete(&ws, &id, time::now()))
             .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "WebhookService/DeleteWebhook",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(proto::DeleteWebhookResponse {
             cancelled_deliveries: cancelled as u32,
         }))
@@ -132,12 +152,21 @@ impl WebhookService for WebhookApi {
         &self,
         request: Request<proto::RotateWebhookSecretRequest>,
     ) -> Result<Response<proto::RotateWebhookSecretResponse>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let id = required("id", request.into_inner().id)?;
+        let (ws, target) = (workspace.clone(), id.clone());
         let (webhook, secret) = self
             .engine
-            .run(move |s| s.webhooks.rotate_secret(&workspace, &id, time::now()))
+            .run(move |s| s.webhooks.rotate_secret(&ws, &id, time::now()))
             .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "WebhookService/RotateWebhookSecret",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(proto::RotateWebhookSecretResponse {
             webhook: Some(webhook_to_proto(webhook)),
             secret,
@@ -191,15 +220,24 @@ impl WebhookService for WebhookApi {
         &self,
         request: Request<proto::RedeliverAlertRequest>,
     ) -> Result<Response<proto::RedeliverAlertResponse>, Status> {
-        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let alert_id = required("alert_id", req.alert_id)?;
+        let target = alert_id.clone();
         let webhook_id =
             (!req.webhook_id.trim().is_empty()).then(|| req.webhook_id.trim().to_string());
         let deliveries = self
             .engine
             .redeliver_alert(&workspace, alert_id, webhook_id)
             .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "WebhookService/RedeliverAlert",
+            &workspace,
+            target,
+        )
+        .await;
         Ok(Response::new(proto::RedeliverAlertResponse {
             deliveries: deliveries.into_iter().map(delivery_to_proto).collect(),
         }))

@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use serde::Serialize;
-use tonic::transport::Channel;
 
-use super::{ClientError, ServerArgs};
+use super::{ClientError, Connection, ServerArgs};
 use crate::proto;
 use crate::proto::ingest_service_client::IngestServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
@@ -178,7 +177,7 @@ struct Shared {
 
 /// Runs the load and returns the report.
 pub async fn run(args: &BenchArgs) -> Result<BenchReport, ClientError> {
-    let channel = args.server.channel().await?;
+    let channel = args.server.connect().await?;
     let started = Instant::now();
     let measuring_from = started + Duration::from_secs(args.warmup);
     let until = measuring_from + Duration::from_secs(args.seconds);
@@ -266,7 +265,7 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, ClientError> {
 
 /// One client: calls in the mix's proportions until `until`.
 async fn client_loop(
-    channel: Channel,
+    channel: Connection,
     args: &BenchArgs,
     prefix: &str,
     until: Instant,
@@ -366,7 +365,7 @@ fn bench_item(external_id: &str, n: usize) -> proto::NewVerbatim {
 }
 
 /// Verbatims in the workspace, as search counts them.
-async fn count(channel: &Channel, workspace: &str) -> Result<u64, ClientError> {
+async fn count(channel: &Connection, workspace: &str) -> Result<u64, ClientError> {
     Ok(VerbatimServiceClient::new(channel.clone())
         .search_verbatims(proto::SearchVerbatimsRequest {
             workspace: workspace.to_string(),

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use super::import::mapping::parse_source;
 use super::import::{
-    ingest_client, Format, ImportOptions, Input, Mapping, MetadataColumns, ProgressStyle,
-    ReadOptions, Score, TagDimension, TimeFormat,
+    Format, ImportOptions, Input, Mapping, MetadataColumns, ProgressStyle, ReadOptions, Score,
+    TagDimension, TimeFormat,
 };
 use super::report::{self, truncate};
 use super::{ClientError, ServerArgs};
 use crate::proto;
 use crate::proto::alert_service_client::AlertServiceClient;
+use crate::proto::ingest_service_client::IngestServiceClient;
 use crate::proto::taxonomy_service_client::TaxonomyServiceClient;
 use crate::proto::theme_service_client::ThemeServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
@@ -25,9 +26,6 @@ pub struct ImportArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
-    /// API key, sent as `authorization: Bearer <key>` metadata.
-    #[arg(long, env = "TIDELINE_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
     /// Input format; by default from the extension (.jsonl, .ndjson, .csv, .tsv), else sniffed
     /// (a first non-blank `{` means JSON Lines).
     #[arg(long, value_enum)]
@@ -168,7 +166,7 @@ pub async fn import(args: &ImportArgs) -> Result<bool, ClientError> {
         let clean = super::import::dry_run(&options, args.dry_run_rows, &mut std::io::stdout())?;
         return Ok(clean);
     }
-    let client = ingest_client(args.server.channel().await?, args.api_key.as_deref())?;
+    let client = IngestServiceClient::new(args.server.connect().await?);
     let summary = super::import::run(&options, client, &args.server.workspace).await?;
     if args.server.json {
         println!("{}", summary.to_json());
@@ -185,7 +183,7 @@ pub async fn themes(
     k: Option<u32>,
     limit: usize,
 ) -> Result<(), ClientError> {
-    let mut client = ThemeServiceClient::new(server.channel().await?);
+    let mut client = ThemeServiceClient::new(server.connect().await?);
     if refresh {
         let s = client
             .refresh_themes(proto::RefreshThemesRequest {
@@ -242,7 +240,7 @@ pub async fn themes(
 
 /// `tideline search`: full-text search with a results table.
 pub async fn search(server: &ServerArgs, query: &str, limit: i32) -> Result<(), ClientError> {
-    let mut client = VerbatimServiceClient::new(server.channel().await?);
+    let mut client = VerbatimServiceClient::new(server.connect().await?);
     let response = client
         .search_verbatims(proto::SearchVerbatimsRequest {
             workspace: server.workspace.clone(),
@@ -278,7 +276,7 @@ pub async fn search(server: &ServerArgs, query: &str, limit: i32) -> Result<(), 
 
 /// `tideline theme ID`: one theme with its quotes and daily trend.
 pub async fn theme(server: &ServerArgs, id: &str) -> Result<(), ClientError> {
-    let mut client = ThemeServiceClient::new(server.channel().await?);
+    let mut client = ThemeServiceClient::new(server.connect().await?);
     let theme = client
         .get_theme(proto::GetThemeRequest {
             workspace: server.workspace.clone(),
@@ -315,7 +313,7 @@ pub async fn theme(server: &ServerArgs, id: &str) -> Result<(), ClientError> {
 
 /// `tideline alerts`: the alert log (open ones unless `all`), the newest in detail.
 pub async fn alerts(server: &ServerArgs, all: bool, limit: i32) -> Result<(), ClientError> {
-    let mut client = AlertServiceClient::new(server.channel().await?);
+    let mut client = AlertServiceClient::new(server.connect().await?);
     let statuses = if all {
         Vec::new()
     } else {
@@ -355,7 +353,7 @@ pub async fn alerts(server: &ServerArgs, all: bool, limit: i32) -> Result<(), Cl
 
 /// `tideline tag TEXT`: how the workspace's taxonomy tags a text (nothing is stored).
 pub async fn tag(server: &ServerArgs, text: &str) -> Result<(), ClientError> {
-    let mut client = TaxonomyServiceClient::new(server.channel().await?);
+    let mut client = TaxonomyServiceClient::new(server.connect().await?);
     let response = client
         .tag_text(proto::TagTextRequest {
             workspace: server.workspace.clone(),

@@ -7,18 +7,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tonic::transport::Channel;
-
 use super::import::{
     ImportOptions, Input, Mapping, MetadataColumns, ProgressStyle, ReadOptions, Score, Summary,
 };
 use super::report;
-use super::ClientError;
-use crate::config::Config;
+use super::{authorized, ClientError, Connection};
+use crate::config::{Config, Secret};
 use crate::proto;
 use crate::proto::alert_service_client::AlertServiceClient;
+use crate::proto::ingest_service_client::IngestServiceClient;
+use crate::proto::key_service_client::KeyServiceClient;
 use crate::proto::theme_service_client::ThemeServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
+use crate::server::RunningServer;
 use crate::time::{format_rfc3339, Micros, DAY};
 
 /// The demo corpus, as committed in `corpora/` (see its README for how it was generated).
@@ -132,7 +133,7 @@ fn corpus_rows() -> u64 {
 /// evaluates the alert rules), and gathers what the demo prints. `scratch` holds the shifted
 /// copy of the corpus.
 pub async fn prepare(
-    channel: Channel,
+    channel: Connection,
     scratch: &Path,
     now: Micros,
     progress: ProgressStyle,
@@ -161,8 +162,7 @@ pub async fn prepare(
             errors: None,
             progress,
         };
-        let client =
-            super::import::ingest_client(channel.clone(), None).map_err(ClientError::from)?;
+        let client = IngestServiceClient::new(channel.clone());
         Some(
             super::import::run(&options, client, WORKSPACE)
                 .await
@@ -270,26 +270,67 @@ pub fn render(report: &DemoReport) -> String {
     out
 }
 
-/// How to keep exploring, for a server at `addr`.
-pub fn next_steps(addr: std::net::SocketAddr) -> String {
-    let server = format!("--server http://{addr} --workspace {WORKSPACE}");
+/// How to keep exploring, for a server at `addr`, with the demo's key (none under `--no-auth`).
+pub fn next_steps(addr: std::net::SocketAddr, key: Option<&str>) -> String {
+    let (api_key, bearer, key_line) = match key {
+        Some(key) => (
+            format!(" --api-key {key}"),
+            format!(" -H 'authorization: Bearer {key}'"),
+            format!(
+                "the demo's api key (workspace \"{WORKSPACE}\"; scopes {}), shown once: {key}\n",
+                DEMO_SCOPES.map(scope_name).join(", ")
+            ),
+        ),
+        None => (String::new(), String::new(), String::new()),
+    };
+    let server = format!("--server http://{addr} --workspace {WORKSPACE}{api_key}");
     format!(
         "\ntideline is serving on {addr} (workspace \"{WORKSPACE}\"); Ctrl-C stops it.\n\
+         {key_line}\
          try:\n\
          \x20 tideline alerts {server}\n\
          \x20 tideline themes {server}\n\
          \x20 tideline theme TH-0001 {server}\n\
          \x20 tideline search 'app crash' {server}\n\
          \x20 tideline tag 'the app crashes every time I open a report' {server}\n\
-         \x20 grpcurl -plaintext -H 'x-tideline-workspace: {WORKSPACE}' -d '{{}}' {addr} tideline.v1.AlertService/ListAlerts\n\
+         \x20 grpcurl -plaintext{bearer} -H 'x-tideline-workspace: {WORKSPACE}' -d '{{}}' {addr} tideline.v1.AlertService/ListAlerts\n\
          \x20 grpcurl -plaintext {addr} list\n"
     )
 }
 
-/// Runs the demo: serve, prepare, print, and keep serving until SIGINT/SIGTERM. When the
-/// configured port is taken, any free port is used.
-pub async fn run(mut config: Config) -> Result<(), DemoError> {
-    let scratch = config.data_dir.join("corpus");
+/// The scopes of the key the demo creates: what its next steps need (importing, reading, and
+/// refreshing themes).
+const DEMO_SCOPES: [proto::Scope; 3] = [
+    proto::Scope::Ingest,
+    proto::Scope::Read,
+    proto::Scope::Curate,
+];
+
+/// `SCOPE_READ` → `read`, as `tideline keys create --scopes` takes it.
+fn scope_name(scope: proto::Scope) -> String {
+    scope
+        .as_str_name()
+        .trim_start_matches("SCOPE_")
+        .to_lowercase()
+}
+
+/// A running demo server and a connection to it carrying the demo's key.
+pub struct DemoServer {
+    pub server: RunningServer,
+    pub connection: Connection,
+    /// The key the demo created (workspace [`WORKSPACE`], [`DEMO_SCOPES`]); none under `--no-auth`.
+    pub key: Option<String>,
+}
+
+/// Starts the server (on any free port when the configured one is taken) and, unless `--no-auth`,
+/// creates the demo's key with the bootstrap key — the configured one, or one made up for this
+/// run when none is configured.
+pub async fn start(mut config: Config) -> Result<DemoServer, DemoError> {
+    let auth = config.auth.enabled();
+    if auth && config.auth.bootstrap_key.is_none() {
+        config.auth.bootstrap_key = Some(Secret(made_up_bootstrap_key()));
+    }
+    let bootstrap = config.auth.bootstrap_key.clone().filter(|_| auth);
     let server = match crate::server::start(config.clone()).await {
         Err(crate::Error::Io(e)) if e.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!("{} is taken; using a free port", config.listen);
@@ -299,7 +340,7 @@ pub async fn run(mut config: Config) -> Result<(), DemoError> {
         other => other?,
     };
     let addr = server.local_addr();
-    let channel = Channel::from_shared(format!("http://{addr}"))
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
         .map_err(|_| ClientError::ServerAddress(addr.to_string()))?
         .connect()
         .await
@@ -307,11 +348,46 @@ pub async fn run(mut config: Config) -> Result<(), DemoError> {
             server: addr.to_string(),
             source,
         })?;
+    let key = match bootstrap {
+        Some(bootstrap) => {
+            let admin = authorized(channel.clone(), Some(&bootstrap.0))?;
+            let created = KeyServiceClient::new(admin)
+                .create_key(proto::CreateKeyRequest {
+                    workspace: WORKSPACE.into(),
+                    scopes: DEMO_SCOPES.map(|s| s as i32).to_vec(),
+                    description: "tideline demo".into(),
+                })
+                .await
+                .map_err(ClientError::from)?
+                .into_inner();
+            Some(created.secret)
+        }
+        None => None,
+    };
+    Ok(DemoServer {
+        server,
+        connection: authorized(channel, key.as_deref())?,
+        key,
+    })
+}
+
+/// A bootstrap key for one demo run: 256 random bits, never stored or shown.
+fn made_up_bootstrap_key() -> String {
+    use base64::Engine as _;
+    let bits: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bits)
+}
+
+/// Runs the demo: serve, prepare, print, and keep serving until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> Result<(), DemoError> {
+    let scratch = config.data_dir.join("corpus");
+    let demo = start(config).await?;
+    let addr = demo.server.local_addr();
     let progress = ProgressStyle::for_stderr(false, Duration::from_secs(2));
-    let report = prepare(channel, &scratch, crate::time::now(), progress).await?;
+    let report = prepare(demo.connection, &scratch, crate::time::now(), progress).await?;
     print!("{}", render(&report));
-    print!("{}", next_steps(addr));
+    print!("{}", next_steps(addr, demo.key.as_deref()));
     crate::server::shutdown_signal().await;
-    server.shutdown().await?;
+    demo.server.shutdown().await?;
     Ok(())
 }

@@ -5,14 +5,14 @@
 //! analysers themselves on labelled files). Nothing here reaches into the server's engine, store,
 //! index or API; the layering test holds it to that.
 
+pub mod access;
 pub mod bench;
 pub mod cli;
+mod connection;
 pub mod demo;
 pub mod eval;
 pub mod import;
 pub mod report;
-
-use tonic::transport::Channel;
 
 use self::import::ImportError;
 
@@ -30,35 +30,15 @@ pub enum ClientError {
     Import(#[from] ImportError),
     #[error("invalid server address {0:?} (expected e.g. http://127.0.0.1:50051)")]
     ServerAddress(String),
+    #[error("the api key holds characters a request header cannot carry")]
+    ApiKey,
+    #[error("cannot read the CA file {path}: {source}")]
+    CaFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("tls: {0}")]
+    Tls(String),
 }
 
-/// Where the server is.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServerArgs {
-    /// gRPC address of a running tideline server.
-    #[arg(
-        long,
-        env = "TIDELINE_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
-    /// Workspace to address.
-    #[arg(long, env = "TIDELINE_WORKSPACE", default_value = "default")]
-    pub workspace: String,
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
-}
-
-impl ServerArgs {
-    async fn channel(&self) -> Result<Channel, ClientError> {
-        Channel::from_shared(self.server.clone())
-            .map_err(|_| ClientError::ServerAddress(self.server.clone()))?
-            .connect()
-            .await
-            .map_err(|source| ClientError::Connect {
-                server: self.server.clone(),
-                source,
-            })
-    }
-}
+pub use connection::{authorized, BearerAuth, Connection, ServerArgs};

@@ -15,7 +15,9 @@ use std::time::Duration;
 pub use self::ingest::{ClearTags, ItemResult, TaggedText};
 pub use self::search::{SearchHit, SearchRequest, SearchResults};
 use crate::alerts::Alerts;
-use crate::config::Config;
+use crate::audit::Audit;
+use crate::auth::service::Keys;
+use crate::config::{Config, BOOTSTRAP_KEY_ENV};
 use crate::error::{Error, Result};
 use crate::index::writer::{self, IndexerHandle};
 use crate::index::SearchIndex;
@@ -38,6 +40,8 @@ pub struct Services {
     pub themes: Arc<Themes>,
     pub alerts: Alerts,
     pub webhooks: Arc<Webhooks>,
+    pub keys: Keys,
+    pub audit: Audit,
 }
 
 /// The running service: the services, the search index and its indexer, and the background
@@ -47,7 +51,7 @@ pub struct Engine {
     services: Arc<Services>,
     pager: Pager,
     indexer: tokio::sync::Mutex<Option<IndexerHandle>>,
-    background: Vec<tokio::task::JoinHandle<()>>,
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Engine {
@@ -73,6 +77,18 @@ impl Engine {
             "engine opened"
         );
         let limits = &config.limits;
+        let keys = Keys::open(
+            store.clone(),
+            limits.clone(),
+            config.auth.bootstrap_key.as_ref().map(|k| k.0.as_str()),
+            config.auth.quotas(),
+        )?;
+        if config.auth.enabled() && !keys.any() {
+            return Err(Error::FailedPrecondition(format!(
+                "no api key: set {BOOTSTRAP_KEY_ENV} (or auth.bootstrap_key_file) to an admin key \
+                 of at least 16 characters, or serve a loopback address with --no-auth"
+            )));
+        }
         let themes = Arc::new(Themes::new(store.clone(), limits.clone()));
         let webhooks = Arc::new(Webhooks::new(
             store.clone(),
@@ -90,6 +106,8 @@ impl Engine {
             ),
             themes,
             webhooks,
+            keys,
+            audit: Audit::new(store.clone()),
             store: store.clone(),
             index: opened.index.clone(),
         });
@@ -107,7 +125,7 @@ impl Engine {
             services,
             pager,
             indexer: tokio::sync::Mutex::new(Some(indexer)),
-            background,
+            background: std::sync::Mutex::new(background),
         })
     }
 
@@ -210,8 +228,13 @@ impl Engine {
 
     /// Stops the background tasks, commits the index and flushes the store. Idempotent.
     pub async fn shutdown(&self) -> Result<()> {
-        for task in &self.background {
+        let background = std::mem::take(&mut *self.background.lock().expect("background tasks"));
+        for task in &background {
             task.abort();
+        }
+        // An aborted task lets go of the store only once it is dropped: wait for that.
+        for task in background {
+            let _ = task.await;
         }
         let read_only = self.services.store.watch_writes().borrow().clone();
         if let Some(indexer) = self.indexer.lock().await.take() {

@@ -30,7 +30,15 @@ pub enum DocKind {
     Delivery,
     /// An event body as sent (`msg_…`). Written by `webhooks`.
     WebhookEvent,
+    /// An API key (`key_…`), in the [`SYSTEM`] space. Written by `auth`.
+    ApiKey,
+    /// An audit event (named by time), in the [`SYSTEM`] space. Written by `audit`.
+    AuditEvent,
 }
+
+/// The space of documents that belong to no workspace (keys, the audit log): the empty name,
+/// which no workspace can have.
+pub const SYSTEM: &str = "";
 
 impl DocKind {
     /// The kind's name in keys. Never change one: stored data is keyed by it.
@@ -45,6 +53,8 @@ impl DocKind {
             DocKind::Webhook => "webhook",
             DocKind::Delivery => "delivery",
             DocKind::WebhookEvent => "webhook_event",
+            DocKind::ApiKey => "api_key",
+            DocKind::AuditEvent => "audit_event",
         }
     }
 }

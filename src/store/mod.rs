@@ -30,7 +30,7 @@ use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 use tokio::sync::watch;
 
-pub use self::docs::{DocBatch, DocKind, OutboxEntry};
+pub use self::docs::{DocBatch, DocKind, OutboxEntry, SYSTEM};
 use self::keys::{
     corrupt, decode_change, decode_idempotency, decode_record, decode_u64, encode_change,
     encode_record, idempotency_key, tx_error, verbatim_key, workspace_prefix,
@@ -58,6 +58,9 @@ pub enum StoreError {
     Write(String),
     #[error("the store is closed")]
     Closed,
+    /// Another process (or a store not yet closed in this one) holds the store's lock.
+    #[error("the store in {path} is in use by another process")]
+    Locked { path: String },
     /// Writes are refused (the disk filled up); reads go on.
     #[error("writes are refused, reads go on: {0}")]
     ReadOnly(String),
@@ -118,6 +121,29 @@ const META_SCHEMA: &[u8] = b"schema_version";
 const META_PAGE_KEY: &[u8] = b"page_token_key";
 pub(crate) const META_LAST_SEQ: &[u8] = b"last_seq";
 
+/// How long opening waits for the store's lock, held by a process that is still stopping.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens sled in `path`, waiting up to [`LOCK_WAIT`] while its lock is held elsewhere.
+fn open_db(path: &std::path::Path, wait: std::time::Duration) -> StoreResult<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            // sled says so only in words: an io error of kind Other.
+            Err(sled::Error::Io(err)) if err.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= wait {
+                    return Err(StoreError::Locked {
+                        path: path.display().to_string(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store in `path`.
     pub fn open(path: &std::path::Path) -> StoreResult<Store> {
@@ -129,9 +155,10 @@ impl Store {
     pub fn open_keeping_free(path: &std::path::Path, min_free: u64) -> StoreResult<Store> {
         std::fs::create_dir_all(path).map_err(StoreError::Start)?;
         let space = Space::new(path, min_free);
-        let db = sled::Config::new().path(path).open().map_err(|err| {
-            space.notice(&err);
-            StoreError::from(err)
+        let db = open_db(path, LOCK_WAIT).inspect_err(|err| {
+            if let StoreError::Sled(err) = err {
+                space.notice(err);
+            }
         })?;
         let meta = db.open_tree("meta")?;
         match meta.get(META_SCHEMA)? {
@@ -489,6 +516,22 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opening_waits_for_a_store_being_closed_and_names_one_kept_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path()).unwrap();
+        let refused = open_db(dir.path(), std::time::Duration::from_millis(200)).unwrap_err();
+        assert!(matches!(refused, StoreError::Locked { .. }), "{refused:?}");
+        assert!(refused.to_string().contains("in use by another process"));
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        let second = Store::open(dir.path()).expect("opens once the first store is closed");
+        closer.join().unwrap();
+        drop(second);
+    }
 
     fn verbatim(text: &str, external_id: Option<&str>) -> Verbatim {
         Verbatim {

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use tideline::client::{authorized, Connection};
 use tideline::config::Config;
 use tideline::proto::ingest_service_client::IngestServiceClient;
 use tideline::proto::verbatim_service_client::VerbatimServiceClient;
@@ -18,9 +19,10 @@ use tonic::transport::Channel;
 
 pub struct TestServer {
     pub server: RunningServer,
-    pub ingest: IngestServiceClient<Channel>,
-    pub verbatims: VerbatimServiceClient<Channel>,
-    pub channel: Channel,
+    pub ingest: IngestServiceClient<Connection>,
+    pub verbatims: VerbatimServiceClient<Connection>,
+    /// A connection carrying the bootstrap admin key when the server needs keys.
+    pub channel: Connection,
 }
 
 /// A config for tests: ephemeral port, the given data dir, fast index commits.
@@ -35,6 +37,20 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.themes.refresh_interval_secs = 0;
     config.alerts.evaluate_interval_secs = 0;
     config.index.writer_memory_mb = 20;
+    // Most tests are about something else than keys; tests/access.rs and the client tests
+    // serve with keys (`keyed_config`).
+    config.auth.disabled = true;
+    config
+}
+
+/// The bootstrap admin key of [`keyed_config`] servers.
+pub const ADMIN_KEY: &str = "test-bootstrap-admin-key-0123456789";
+
+/// [`test_config`] with API keys required and [`ADMIN_KEY`] as the bootstrap key.
+pub fn keyed_config(data_dir: &Path) -> Config {
+    let mut config = test_config(data_dir);
+    config.auth.disabled = false;
+    config.auth.bootstrap_key = Some(tideline::config::Secret(ADMIN_KEY.into()));
     config
 }
 
@@ -44,10 +60,19 @@ impl TestServer {
     }
 
     pub async fn start_with(config: Config) -> TestServer {
+        let admin = config
+            .auth
+            .enabled()
+            .then(|| config.auth.bootstrap_key.clone())
+            .flatten();
         let server = tideline::server::start(config)
             .await
             .expect("server starts");
-        let channel = connect(server.local_addr()).await;
+        let channel = authorized(
+            connect(server.local_addr()).await,
+            admin.as_ref().map(|k| k.0.as_str()),
+        )
+        .unwrap();
         TestServer {
             ingest: IngestServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20),
             verbatims: VerbatimServiceClient::new(channel.clone())
@@ -209,6 +234,7 @@ pub fn tideline_binary() -> PathBuf {
 }
 
 /// A `tideline serve` child process, the address it announced, and its log (standard error).
+#[derive(Debug)]
 pub struct ServeProcess {
     pub child: Child,
     pub addr: std::net::SocketAddr,
@@ -243,6 +269,7 @@ pub fn spawn_serve(data_dir: &Path, extra: &[&str]) -> ServeProcess {
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--listen", "127.0.0.1:0"])
+        .arg("--no-auth")
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(log.reopen().expect("the log file reopens"))

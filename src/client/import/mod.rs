@@ -30,7 +30,7 @@ pub use progress::ProgressStyle;
 pub use readers::{Format, Input, ReadOptions};
 pub use report::Summary;
 pub use run::run;
-pub use stream::{ingest_client, stream_items, IngestClient};
+pub use stream::{stream_items, IngestClient};
 pub use time::{parse_timestamp, TimeFormat};
 
 use crate::proto;
@@ -60,8 +60,6 @@ pub enum ImportError {
     },
     #[error("invalid time format {pattern:?}: {reason}")]
     TimeFormat { pattern: String, reason: String },
-    #[error("the api key holds characters a request header cannot carry")]
-    ApiKey,
     #[error("cannot write the error report {path}: {source}")]
     Report { path: PathBuf, source: csv::Error },
     #[error("cannot write the output: {0}")]

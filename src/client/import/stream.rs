@@ -1,62 +1,22 @@
 //! Sending rows over `StreamVerbatims`: batches of rows per message, successive calls of a bounded
 //! number of rows (so every failure the server lists can be traced back to its line), bounded
-//! queues (so a slow server slows the reader instead of filling memory), and the API key.
+//! queues (so a slow server slows the reader instead of filling memory).
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::interceptor::InterceptedService;
-use tonic::service::Interceptor;
-use tonic::transport::Channel;
-use tonic::{Request, Status};
+use tonic::Status;
 
 use super::ImportError;
+use crate::client::Connection;
 use crate::proto;
 use crate::proto::ingest_service_client::IngestServiceClient;
 
 /// Stream messages queued ahead of the network for one call.
 const QUEUED_MESSAGES: usize = 2;
 
-/// An ingest client that sends the import's API key with every call.
-pub type IngestClient = IngestServiceClient<InterceptedService<Channel, BearerAuth>>;
-
-/// Adds `authorization: Bearer <key>` metadata to every call when a key is set.
-#[derive(Debug, Clone, Default)]
-pub struct BearerAuth {
-    authorization: Option<MetadataValue<Ascii>>,
-}
-
-impl BearerAuth {
-    /// Fails when the key holds characters a header cannot carry.
-    pub fn new(api_key: Option<&str>) -> Result<BearerAuth, ImportError> {
-        let authorization = api_key
-            .map(|key| {
-                MetadataValue::try_from(format!("Bearer {key}")).map_err(|_| ImportError::ApiKey)
-            })
-            .transpose()?;
-        Ok(BearerAuth { authorization })
-    }
-}
-
-impl Interceptor for BearerAuth {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(value) = &self.authorization {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
-
-/// An ingest client over `channel` that authenticates with `api_key`, if any.
-pub fn ingest_client(channel: Channel, api_key: Option<&str>) -> Result<IngestClient, ImportError> {
-    Ok(IngestServiceClient::with_interceptor(
-        channel,
-        BearerAuth::new(api_key)?,
-    ))
-}
+/// An ingest client whose calls carry the import's API key.
+pub type IngestClient = IngestServiceClient<Connection>;
 
 /// A mapped row on its way to the server.
 #[derive(Debug)]
@@ -233,7 +193,7 @@ fn start_call(mut client: IngestClient) -> OpenCall {
 /// Streams `items` in messages of `batch_size` over one call and returns the server's summary.
 /// Holds every item in memory; `tideline import` streams files row by row instead.
 pub async fn stream_items(
-    client: &mut IngestServiceClient<Channel>,
+    client: &mut IngestClient,
     workspace: &str,
     items: Vec<proto::NewVerbatim>,
     batch_size: usize,
@@ -255,26 +215,4 @@ pub async fn stream_items(
             status,
             acknowledged: 0,
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_key_travels_as_a_bearer_token() {
-        let mut auth = BearerAuth::new(Some("k-123")).unwrap();
-        let request = auth.call(Request::new(())).unwrap();
-        assert_eq!(
-            request.metadata().get("authorization").unwrap(),
-            "Bearer k-123"
-        );
-        let mut anonymous = BearerAuth::new(None).unwrap();
-        let request = anonymous.call(Request::new(())).unwrap();
-        assert!(request.metadata().get("authorization").is_none());
-        assert!(matches!(
-            BearerAuth::new(Some("line\nbreak")),
-            Err(ImportError::ApiKey)
-        ));
-    }
 }
