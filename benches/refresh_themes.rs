@@ -59,7 +59,7 @@ fn main() {
         .map(|i| {
             let text = texts[i % texts.len()].clone();
             Verbatim {
-                seq: 0,
+                number: 0,
                 workspace: "bench".into(),
                 source: Source::Social,
                 external_id: None,

@@ -22,9 +22,10 @@ pub struct PageToken {
     /// Position of the next page's first item.
     #[serde(rename = "o")]
     pub offset: usize,
-    /// Snapshot bound: only items up to this sequence number belong to the listing.
+    /// Snapshot bound: only items numbered up to this belong to the listing (a search: the
+    /// largest verbatim number of the workspace that was searchable on the first page).
     #[serde(rename = "s")]
-    pub max_seq: u64,
+    pub max_number: u64,
     /// Fingerprint of the request's other fields.
     #[serde(rename = "f")]
     pub fingerprint: u64,
@@ -119,7 +120,7 @@ impl Pager {
             next_page_token: if next < total {
                 self.encode(&PageToken {
                     offset: next,
-                    max_seq: 0,
+                    max_number: 0,
                     fingerprint,
                 })
             } else {
@@ -158,7 +159,7 @@ mod tests {
     fn tokens_round_trip_and_are_bound_to_their_request() {
         let token = PageToken {
             offset: 40,
-            max_seq: 9,
+            max_number: 9,
             fingerprint: fingerprint(&"q"),
         };
         let text = pager().encode(&token);
@@ -178,7 +179,7 @@ mod tests {
     fn an_edited_or_foreign_token_is_refused() {
         let honest = pager().encode(&PageToken {
             offset: 40,
-            max_seq: 9,
+            max_number: 9,
             fingerprint: 1,
         });
         let (_, tag) = honest.split_once('.').unwrap();
@@ -217,7 +218,7 @@ mod tests {
         let pager = Pager::new([1; 32], 100);
         let end = pager.encode(&PageToken {
             offset: usize::MAX,
-            max_seq: 0,
+            max_number: 0,
             fingerprint: 7,
         });
         let page = pager

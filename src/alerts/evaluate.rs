@@ -333,7 +333,7 @@ impl Context<'_> {
                 .iter()
                 .map(|v| {
                     let score = v.tags.sentiment.as_ref().map_or(0.0, |s| s.score);
-                    (VerbatimId(v.seq).to_string(), v.text.as_str(), score)
+                    (VerbatimId(v.number).to_string(), v.text.as_str(), score)
                 })
                 .collect(),
             3,

@@ -27,20 +27,20 @@ impl IngestApi {
 
 fn result_to_proto(index: u64, result: ItemResult) -> proto::IngestResult {
     match result {
-        Ok(Inserted::Created(seq)) => proto::IngestResult {
+        Ok(Inserted::Created(number)) => proto::IngestResult {
             outcome: proto::ItemOutcome::Created as i32,
-            id: VerbatimId(seq).to_string(),
+            id: VerbatimId(number).to_string(),
             error: None,
         },
-        Ok(Inserted::Duplicate(seq)) => proto::IngestResult {
+        Ok(Inserted::Duplicate(number)) => proto::IngestResult {
             outcome: proto::ItemOutcome::Duplicate as i32,
-            id: VerbatimId(seq).to_string(),
+            id: VerbatimId(number).to_string(),
             error: None,
         },
-        Ok(Inserted::Conflict(seq)) => proto::IngestResult {
+        Ok(Inserted::Conflict(number)) => proto::IngestResult {
             outcome: proto::ItemOutcome::Conflict as i32,
-            id: VerbatimId(seq).to_string(),
-            error: Some(conflict_error(index, seq)),
+            id: VerbatimId(number).to_string(),
+            error: Some(conflict_error(index, number)),
         },
         Err(err) => proto::IngestResult {
             outcome: proto::ItemOutcome::Rejected as i32,
@@ -92,9 +92,9 @@ impl StreamTally {
         match result {
             Ok(Inserted::Created(_)) => self.response.created += 1,
             Ok(Inserted::Duplicate(_)) => self.response.duplicates += 1,
-            Ok(Inserted::Conflict(seq)) => {
+            Ok(Inserted::Conflict(number)) => {
                 self.response.conflicts += 1;
-                self.report(conflict_error(index, seq));
+                self.report(conflict_error(index, number));
             }
             Err(err) => self.fail(item_validation_error(index, err)),
         }

@@ -139,12 +139,12 @@ impl Engine {
                     // A retry of a stored verbatim (a resumed import) costs a lookup, not tagging.
                     if let Some(ext) = &verbatim.external_id {
                         match s.store.existing(&ws, verbatim.source, ext)? {
-                            Some((seq, Some(stored))) if stored == digest => {
-                                outcomes.push((position, Ok(Inserted::Duplicate(seq))));
+                            Some((number, Some(stored))) if stored == digest => {
+                                outcomes.push((position, Ok(Inserted::Duplicate(number))));
                                 continue;
                             }
-                            Some((seq, Some(_))) => {
-                                outcomes.push((position, Ok(Inserted::Conflict(seq))));
+                            Some((number, Some(_))) => {
+                                outcomes.push((position, Ok(Inserted::Conflict(number))));
                                 continue;
                             }
                             // Absent, or kept before digests were: the writer decides.
@@ -164,22 +164,23 @@ impl Engine {
                 Ok((outcomes, positions, ready))
             })
             .await?;
-        // Durable on return, together with the duplicates found above (the flush is shared).
+        // Durable on return, together with the duplicates found above (the flush is shared). Its
+        // change sequence covers the duplicates found above too: the transactions that created
+        // them committed before their keys were read, so before this insert's.
         let inserted = self.services.store.insert(workspace, ready).await?;
-        outcomes.extend(positions.into_iter().zip(inserted.into_iter().map(Ok)));
-        let newest = outcomes
-            .iter()
-            .filter_map(|(_, outcome)| match outcome {
-                Ok(Inserted::Created(seq) | Inserted::Duplicate(seq)) => Some(*seq),
-                Ok(Inserted::Conflict(_)) | Err(_) => None,
-            })
-            .max()
-            .unwrap_or(0);
+        outcomes.extend(
+            positions
+                .into_iter()
+                .zip(inserted.outcomes.into_iter().map(Ok)),
+        );
+        let stored = outcomes.iter().any(|(_, outcome)| {
+            matches!(outcome, Ok(Inserted::Created(_) | Inserted::Duplicate(_)))
+        });
         for (position, outcome) in outcomes {
             results[position] = Some(outcome);
         }
-        if wait_for_index && newest > 0 {
-            self.wait_searchable(newest).await?;
+        if wait_for_index && stored {
+            self.wait_searchable(inserted.logged).await?;
         }
         results
             .into_iter()

@@ -211,7 +211,8 @@ impl Engine {
         .await
     }
 
-    /// Waits until the index covers store sequence `seq`, asking the indexer to commit early.
+    /// Waits until the index covers store change sequence `seq`, asking the indexer to commit
+    /// early.
     async fn wait_searchable(&self, seq: u64) -> Result<()> {
         if let Some(indexer) = self.indexer.lock().await.as_ref() {
             indexer.nudge();

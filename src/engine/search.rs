@@ -1,6 +1,7 @@
 //! Search pages: the index's hits joined with their stored records, highlighted, with facet
-//! counts and AIP-158 page tokens that pin a search to the index as it was on its first page;
-//! and themes with their volumes in a search scope.
+//! counts and AIP-158 page tokens that pin a search to the index as it was on its first page (the
+//! workspace's largest searchable verbatim number then); and themes with their volumes in a
+//! search scope.
 
 use std::collections::HashMap;
 
@@ -51,35 +52,39 @@ impl Engine {
         check_request(&request, &self.config.limits)?;
         let page_size = self.pager.page_size(request.page_size)?;
         let fingerprint = pagination::fingerprint(&request);
-        let (offset, max_seq) = if request.page_token.is_empty() {
-            (0, self.services.index.indexed_seq())
+        // The first page fixes the snapshot (`None` until then); later pages keep it.
+        let (offset, snapshot) = if request.page_token.is_empty() {
+            (0, None)
         } else {
             let token = self.pager.decode(&request.page_token, fingerprint)?;
-            (token.offset, token.max_seq)
+            (token.offset, Some(token.max_number))
         };
         let order = request.order.unwrap_or(if request.query.trim().is_empty() {
             Order::Newest
         } else {
             Order::Relevance
         });
-        let query = SearchQuery {
+        let mut query = SearchQuery {
             workspace: request.workspace,
             text: request.query,
             filter: request.filter,
             order,
             offset,
             limit: page_size,
-            max_seq,
+            max_number: snapshot.unwrap_or(0),
         };
-        let (page, verbatims) = self
+        let (page, verbatims, max_number) = self
             .run(move |s| {
+                if snapshot.is_none() {
+                    query.max_number = s.index.last_number(&query.workspace)?;
+                }
                 let page = s.index.search(&query)?;
                 let verbatims = page
                     .hits
                     .iter()
-                    .map(|hit| s.store.get(&query.workspace, hit.seq))
+                    .map(|hit| s.store.get(&query.workspace, hit.number))
                     .collect::<std::result::Result<Vec<_>, _>>()?;
-                Ok((page, verbatims))
+                Ok((page, verbatims, query.max_number))
             })
             .await?;
         let returned = page.hits.len();
@@ -101,7 +106,7 @@ impl Engine {
         let next_page_token = if returned > 0 && (next_offset as u64) < page.total {
             self.pager.encode(&PageToken {
                 offset: next_offset,
-                max_seq,
+                max_number,
                 fingerprint,
             })
         } else {
@@ -133,7 +138,8 @@ impl Engine {
             order: Order::Newest,
             offset: 0,
             limit: 0,
-            max_seq: self.services.index.indexed_seq(),
+            // Everything searchable now: no page follows.
+            max_number: u64::MAX,
         };
         self.run(move |s| {
             let page = s.index.search(&query)?;

@@ -1,9 +1,12 @@
 //! The search index: tantivy, derived from the store and rebuildable from it at any time.
 //!
-//! Every commit carries a payload naming the last store sequence it covers (the watermark), the
-//! analyzer and the schema format. On open, an index whose payload does not match this build is
-//! rebuilt from the store; otherwise the [`writer::Indexer`] replays the store's change log past
-//! the watermark, so a crash between a store write and an index commit loses nothing.
+//! Every commit carries a payload naming the last store change sequence it covers (the watermark),
+//! the analyzer and the schema format. On open, an index whose payload does not match this build
+//! is rebuilt from the store; otherwise the [`writer::Indexer`] replays the store's change log
+//! past the watermark, so a crash between a store write and an index commit loses nothing.
+//!
+//! A document is a verbatim, identified by its workspace and its number in the workspace (`key`:
+//! `{workspace}/{number}`); numbers repeat across workspaces.
 
 pub mod search;
 pub mod writer;
@@ -29,8 +32,9 @@ use crate::text::tantivy_tokenizer::TidelineTokenizer;
 /// The text analyzer's name and version: the shared analyzer's. Changing the analysis changes
 /// this name, which makes every existing index rebuild itself on next open.
 pub const ANALYZER: &str = crate::text::ANALYZER_VERSION;
-/// The index schema's version; bump it when fields change.
-pub const FORMAT: u32 = 3;
+/// The index schema's version; bump it when fields change. 4: documents are identified by
+/// workspace and per-workspace number (`key`), no longer by a store-wide number.
+pub const FORMAT: u32 = 4;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +76,10 @@ impl CommitPayload {
 /// The schema's fields.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {
-    pub seq: Field,
+    /// The verbatim's number in its workspace (fast: ties and page snapshots).
+    pub number: Field,
+    /// `{workspace}/{number}`: what replaces and deletes a document.
+    pub key: Field,
     pub workspace: Field,
     pub text: Field,
     pub source: Field,
@@ -84,6 +91,9 @@ pub(crate) struct Fields {
     pub tags: Field,
 }
 
+/// The fast field holding a verbatim's number.
+const NUMBER: &str = "number";
+
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let text_options = TextOptions::default().set_indexing_options(
@@ -92,7 +102,8 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
-        seq: builder.add_u64_field("seq", INDEXED | FAST),
+        number: builder.add_u64_field(NUMBER, INDEXED | FAST),
+        key: builder.add_text_field("key", STRING),
         workspace: builder.add_text_field("workspace", STRING),
         text: builder.add_text_field("text", text_options),
         source: builder.add_facet_field("source", FacetOptions::default()),
@@ -124,7 +135,8 @@ pub struct SearchIndex {
 pub struct OpenedIndex {
     pub index: Arc<SearchIndex>,
     pub writer: IndexWriter,
-    /// Last store sequence the index covers; `None` means it must be rebuilt from the store.
+    /// Last store change sequence the index covers; `None` means it must be rebuilt from the
+    /// store.
     pub watermark: Option<u64>,
 }
 
@@ -176,12 +188,12 @@ impl SearchIndex {
         })
     }
 
-    /// The last store sequence visible to search.
+    /// The last store change sequence visible to search.
     pub fn indexed_seq(&self) -> u64 {
         *self.indexed.borrow()
     }
 
-    /// Waits until everything up to `seq` is visible to search.
+    /// Waits until every change up to `seq` is visible to search.
     pub async fn wait_indexed(&self, seq: u64) {
         let mut rx = self.indexed.subscribe();
         // The sender lives as long as `self`, so this cannot fail.
@@ -196,7 +208,8 @@ impl SearchIndex {
     fn document(&self, v: &Verbatim) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = doc!(
-            f.seq => v.seq,
+            f.number => v.number,
+            f.key => document_key(&v.workspace, v.number),
             f.workspace => v.workspace.as_str(),
             f.text => v.text.as_str(),
             f.source => tantivy::schema::Facet::from_path([v.source.as_str()]),
@@ -220,8 +233,10 @@ impl SearchIndex {
         doc
     }
 
-    fn seq_term(&self, seq: u64) -> Term {
-        Term::from_field_u64(self.fields.seq, seq)
+    /// The term naming one workspace's verbatim: what a re-index or a deletion replaces, never
+    /// another workspace's verbatim with the same number.
+    fn key_term(&self, workspace: &str, number: u64) -> Term {
+        Term::from_field_text(self.fields.key, &document_key(workspace, number))
     }
 
     /// Commits what the writer holds, recording `watermark`, and makes it visible to search.
@@ -235,6 +250,11 @@ impl SearchIndex {
         self.indexed.send_replace(watermark);
         Ok(())
     }
+}
+
+/// A document's key: `{workspace}/{number}` (workspace names hold no `/`).
+fn document_key(workspace: &str, number: u64) -> String {
+    format!("{workspace}/{number}")
 }
 
 /// How a metadata pair is indexed: one exact term `key=value` (keys never contain `=`).
@@ -266,6 +286,13 @@ mod tests {
 
         let mut old = CommitPayload::current(7);
         old.analyzer = "tideline-en-v0".into();
+        commit_payload(dir.path(), &serde_json::to_string(&old).unwrap());
+        assert_eq!(SearchIndex::open(dir.path(), 20).unwrap().watermark, None);
+
+        // Format 3 identified documents by a store-wide number.
+        commit_payload(dir.path(), &current);
+        let mut old = CommitPayload::current(7);
+        old.format = 3;
         commit_payload(dir.path(), &serde_json::to_string(&old).unwrap());
         assert_eq!(SearchIndex::open(dir.path(), 20).unwrap().watermark, None);
     }

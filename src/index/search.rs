@@ -150,15 +150,15 @@ pub struct SearchQuery {
     pub order: Order,
     pub offset: usize,
     pub limit: usize,
-    /// Only verbatims with a sequence number up to this one, so later pages of a search do not
-    /// shift when new verbatims arrive.
-    pub max_seq: u64,
+    /// Only the workspace's verbatims numbered up to this one, so later pages of a search do not
+    /// shift when new verbatims arrive (see [`SearchIndex::last_number`]).
+    pub max_number: u64,
 }
 
-/// A matching verbatim.
+/// A matching verbatim: its number in the workspace searched.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
-    pub seq: u64,
+    pub number: u64,
     pub score: f32,
 }
 
@@ -202,6 +202,21 @@ fn escape_prefix(text: &str) -> String {
 }
 
 impl SearchIndex {
+    /// The largest number of a workspace's verbatims visible to search (0 when it has none): a
+    /// search's snapshot bound. A workspace's verbatims are indexed in the order of their
+    /// numbers, so the verbatims numbered up to it are exactly those that were searchable then
+    /// (less any erased since). Blocking; call from a blocking thread.
+    pub fn last_number(&self, workspace: &str) -> IndexResult<u64> {
+        let searcher = self.reader.searcher();
+        let in_workspace = TermQuery::new(
+            Term::from_field_text(self.fields.workspace, workspace),
+            IndexRecordOption::Basic,
+        );
+        let top = TopDocs::with_limit(1).order_by_u64_field(super::NUMBER, tantivy::Order::Desc);
+        let found = searcher.search(&in_workspace, &top)?;
+        Ok(found.first().map_or(0, |(number, _)| *number))
+    }
+
     /// Runs a search. Blocking; call from a blocking thread.
     pub fn search(&self, query: &SearchQuery) -> IndexResult<SearchPage> {
         let searcher = self.reader.searcher();
@@ -219,21 +234,21 @@ impl SearchIndex {
         let (hits, total, facet_counts) = match query.order {
             Order::Relevance => {
                 let collector = top.tweak_score(|segment: &SegmentReader| {
-                    let seq = seq_column(segment);
-                    move |doc: DocId, score: Score| (score, seq(doc))
+                    let number = number_column(segment);
+                    move |doc: DocId, score: Score| (score, number(doc))
                 });
                 let (docs, total, facet_counts) =
                     searcher.search(&full, &(collector, Count, facets))?;
                 let hits = docs
                     .into_iter()
-                    .map(|((score, seq), _)| Hit { seq, score })
+                    .map(|((score, number), _)| Hit { number, score })
                     .collect::<Vec<_>>();
                 (hits, total, facet_counts)
             }
             Order::Newest | Order::Oldest => {
                 let newest = query.order == Order::Newest;
                 let collector = top.custom_score(move |segment: &SegmentReader| {
-                    let seq = seq_column(segment);
+                    let number = number_column(segment);
                     let created = segment
                         .fast_fields()
                         .date("created_at")
@@ -243,7 +258,7 @@ impl SearchIndex {
                             .first(doc)
                             .map(|d| d.into_timestamp_micros())
                             .unwrap_or(0);
-                        let key = ((at as i128) << 64) | seq(doc) as i128;
+                        let key = ((at as i128) << 64) | number(doc) as i128;
                         if newest {
                             key
                         } else {
@@ -256,7 +271,7 @@ impl SearchIndex {
                 let hits = docs
                     .into_iter()
                     .map(|(key, _): (i128, DocAddress)| Hit {
-                        seq: (key.unsigned_abs() & u64::MAX as u128) as u64,
+                        number: (key.unsigned_abs() & u64::MAX as u128) as u64,
                         score: 0.0,
                     })
                     .collect::<Vec<_>>();
@@ -328,7 +343,7 @@ impl SearchIndex {
                 Occur::Must,
                 Box::new(RangeQuery::new(
                     Bound::Unbounded,
-                    Bound::Included(Term::from_field_u64(f.seq, query.max_seq)),
+                    Bound::Included(Term::from_field_u64(f.number, query.max_number)),
                 )),
             ),
         ];
@@ -395,11 +410,11 @@ impl SearchIndex {
     }
 }
 
-fn seq_column(segment: &SegmentReader) -> impl Fn(DocId) -> u64 {
+fn number_column(segment: &SegmentReader) -> impl Fn(DocId) -> u64 {
     let column = segment
         .fast_fields()
-        .u64("seq")
-        .expect("seq is a fast field");
+        .u64(super::NUMBER)
+        .expect("number is a fast field");
     move |doc| column.first(doc).unwrap_or(0)
 }
 

@@ -197,14 +197,14 @@ fn catch_up(
         let mut progressed = false;
         for (change_seq, change) in changes.into_iter().take_while(|(seq, _)| *seq <= target) {
             match change {
-                Change::Upsert { workspace, seq } => {
-                    writer.delete_term(index.seq_term(seq));
-                    if let Some(verbatim) = store.get(&workspace, seq)? {
+                Change::Upsert { workspace, number } => {
+                    writer.delete_term(index.key_term(&workspace, number));
+                    if let Some(verbatim) = store.get(&workspace, number)? {
                         writer.add_document(index.document(&verbatim))?;
                     }
                 }
-                Change::Delete { seq, .. } => {
-                    writer.delete_term(index.seq_term(seq));
+                Change::Delete { workspace, number } => {
+                    writer.delete_term(index.key_term(&workspace, number));
                 }
             }
             watermark = change_seq;
@@ -228,7 +228,10 @@ fn catch_up(
     Ok(Some(watermark))
 }
 
-/// Replaces the index content with every durable verbatim of the store.
+/// Replaces the index content with every verbatim of the store. The watermark is the change
+/// sequence durable before the scan: verbatims written during it are in the index too, and their
+/// changes are replayed after it (which replaces them). What the scan saw is made durable before
+/// the commit, so the index never holds a verbatim a crash could take back.
 fn rebuild(
     index: &SearchIndex,
     store: &Store,
@@ -239,11 +242,12 @@ fn rebuild(
     writer.delete_all_documents()?;
     let mut count = 0u64;
     for verbatim in store.iter_all() {
-        let verbatim = verbatim?;
-        if verbatim.seq <= upto {
-            writer.add_document(index.document(&verbatim))?;
-            count += 1;
-        }
+        writer.add_document(index.document(&verbatim?))?;
+        count += 1;
+    }
+    // Every write the scan could see took a change sequence up to `last_seq`.
+    if store.last_seq() > *store.subscribe_durable().borrow() {
+        store.flush_blocking()?;
     }
     index.commit(writer, upto)?;
     store.trim_changes(upto)?;
@@ -281,10 +285,14 @@ mod tests {
     use crate::store::NewRecord;
 
     fn record(text: &str) -> NewRecord {
+        record_in("ws", text)
+    }
+
+    fn record_in(workspace: &str, text: &str) -> NewRecord {
         NewRecord {
             verbatim: Verbatim {
-                seq: 0,
-                workspace: "ws".into(),
+                number: 0,
+                workspace: workspace.into(),
                 source: Source::Ticket,
                 external_id: None,
                 text: text.into(),
@@ -331,5 +339,87 @@ mod tests {
         indexed(3).await.expect("the indexer goes on");
         assert_eq!(index.num_docs(), 3);
         indexer.shutdown().await.unwrap();
+    }
+
+    fn search(index: &SearchIndex, workspace: &str, text: &str) -> Vec<u64> {
+        let query = crate::index::search::SearchQuery {
+            workspace: workspace.into(),
+            text: text.into(),
+            filter: Default::default(),
+            order: crate::index::search::Order::Oldest,
+            offset: 0,
+            limit: 100,
+            max_number: u64::MAX,
+        };
+        let page = index.search(&query).unwrap();
+        page.hits.iter().map(|hit| hit.number).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_number_in_two_workspaces_is_two_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+        let opened = SearchIndex::open(&dir.path().join("index"), 20).unwrap();
+        let index = opened.index.clone();
+        let indexer = spawn(
+            opened.index,
+            opened.writer,
+            opened.watermark,
+            store.clone(),
+            Duration::from_millis(20),
+        );
+        let indexed = |seq| tokio::time::timeout(Duration::from_secs(20), index.wait_indexed(seq));
+        let a = store
+            .insert(
+                "a",
+                vec![record_in("a", "refund late"), record_in("a", "refund lost")],
+            )
+            .await
+            .unwrap();
+        let b = store
+            .insert("b", vec![record_in("b", "refund late")])
+            .await
+            .unwrap();
+        assert_eq!(a.outcomes[0], b.outcomes[0]); // both number 1
+        indexed(b.logged).await.unwrap();
+        assert_eq!(search(&index, "a", "refund"), [1, 2]);
+        assert_eq!(search(&index, "b", "refund"), [1]);
+        assert_eq!(
+            (
+                index.last_number("a").unwrap(),
+                index.last_number("b").unwrap()
+            ),
+            (2, 1)
+        );
+        assert_eq!(index.last_number("nobody").unwrap(), 0);
+
+        // Re-indexing b's 1 replaces b's document only; erasing a's 1 leaves b's alone.
+        store
+            .update("b", &[1], |v| {
+                v.text = "refund arrived".into();
+                true
+            })
+            .unwrap();
+        let erased = store.delete("a", 1).unwrap().unwrap();
+        store.flush().await.unwrap();
+        indexed(erased).await.unwrap();
+        assert_eq!(search(&index, "a", "refund"), [2]);
+        assert_eq!(search(&index, "b", "arrived"), [1]);
+        assert_eq!(search(&index, "b", "late"), Vec::<u64>::new());
+        assert_eq!(index.num_docs(), 2);
+        indexer.shutdown().await.unwrap();
+
+        // A rebuild from the store finds the same.
+        let (rebuilt, index_dir) = (store.clone(), dir.path().join("index"));
+        let watermark =
+            tokio::task::spawn_blocking(move || reindex_offline(&rebuilt, &index_dir, 20))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(watermark, store.last_seq());
+        let reopened = SearchIndex::open(&dir.path().join("index"), 20).unwrap();
+        assert_eq!(reopened.watermark, Some(watermark));
+        assert_eq!(search(&reopened.index, "a", "refund"), [2]);
+        assert_eq!(search(&reopened.index, "b", "refund"), [1]);
     }
 }

@@ -106,12 +106,14 @@ pub struct NewVerbatim {
     pub tags: Result<GivenTags, ValidationError>,
 }
 
-/// A stored verbatim. `seq` is its position in the store's arrival order and the root of its id.
+/// A stored verbatim. `number` is its position in its workspace's arrival order and the root of
+/// its id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verbatim {
-    /// Not serialised: the store keeps it in the key.
+    /// Its workspace's own sequence number (each workspace counts from 1). Not serialised: the
+    /// store keeps it in the key.
     #[serde(skip)]
-    pub seq: u64,
+    pub number: u64,
     pub workspace: String,
     pub source: Source,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,13 +158,14 @@ impl Default for NewVerbatim {
 }
 
 impl Verbatim {
-    /// The public id: sortable by arrival, e.g. `vb_00000000002a`.
+    /// The public id: sortable by arrival within the workspace, e.g. `vb_00000000002a`.
     pub fn id(&self) -> String {
-        VerbatimId(self.seq).to_string()
+        VerbatimId(self.number).to_string()
     }
 }
 
-/// The public form of a verbatim's sequence number.
+/// The public form of a verbatim's number: its workspace's own sequence number, so an id says
+/// nothing about other workspaces' traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct VerbatimId(pub u64);
 

@@ -93,7 +93,7 @@ impl NewVerbatim {
         let given = self.tags?;
         limits.check_list("tags.product_areas", given.product_areas.len())?;
         let verbatim = Verbatim {
-            seq: 0,
+            number: 0,
             workspace: workspace.to_string(),
             source,
             external_id: optional_id("external_id", self.external_id)?,

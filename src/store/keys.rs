@@ -1,5 +1,5 @@
-//! Key layout and value encoding of every tree: workspace prefixes, big-endian sequence numbers,
-//! JSON values, and the errors a malformed key or value becomes.
+//! Key layout and value encoding of every tree: workspace prefixes, big-endian numbers, JSON
+//! values, and the errors a malformed key or value becomes.
 
 use sled::transaction::TransactionError;
 
@@ -21,10 +21,33 @@ pub(super) fn doc_key(workspace: &str, kind: DocKind, name: &str) -> Vec<u8> {
     key
 }
 
-pub(super) fn verbatim_key(workspace: &str, seq: u64) -> Vec<u8> {
+/// A verbatim's key: its workspace and its number in the workspace.
+pub(super) fn verbatim_key(workspace: &str, number: u64) -> Vec<u8> {
     let mut key = workspace_prefix(workspace);
-    key.extend_from_slice(&seq.to_be_bytes());
+    key.extend_from_slice(&number.to_be_bytes());
     key
+}
+
+/// The `meta` key of a workspace's last verbatim number: `{workspace}\0` (the other `meta` keys
+/// hold no NUL byte).
+pub(super) fn number_key(workspace: &str) -> Vec<u8> {
+    workspace_prefix(workspace)
+}
+
+/// The workspace a `meta` key holds the last verbatim number of, if it is such a key.
+pub(super) fn number_key_workspace(key: &[u8]) -> Option<&[u8]> {
+    key.strip_suffix(&[0])
+        .filter(|workspace| !workspace.contains(&0))
+}
+
+/// The workspace and number of a verbatim key.
+pub(super) fn decode_verbatim_key(key: &[u8]) -> StoreResult<(&[u8], u64)> {
+    let split = key
+        .len()
+        .checked_sub(9)
+        .filter(|&at| key[at] == 0)
+        .ok_or_else(|| corrupt(key, "not a verbatim key"))?;
+    Ok((&key[..split], decode_u64(key, &key[split + 1..])?))
 }
 
 pub(super) fn idempotency_key(workspace: &str, source: Source, external_id: &str) -> Vec<u8> {
@@ -34,17 +57,14 @@ pub(super) fn idempotency_key(workspace: &str, source: Source, external_id: &str
     key
 }
 
-/// The record as stored: everything but `seq`, which is the key.
+/// The record as stored: everything but `number`, which is in the key.
 pub(super) fn encode_record(verbatim: &Verbatim) -> Vec<u8> {
     serde_json::to_vec(verbatim).expect("a verbatim always serialises")
 }
 
 pub(super) fn decode_record(key: &[u8], raw: &[u8]) -> StoreResult<Verbatim> {
     let mut record: Verbatim = serde_json::from_slice(raw).map_err(|e| corrupt(key, e))?;
-    let seq_bytes = key
-        .get(key.len().saturating_sub(8)..)
-        .ok_or_else(|| corrupt(key, "short key"))?;
-    record.seq = decode_u64(key, seq_bytes)?;
+    record.number = decode_verbatim_key(key)?.1;
     Ok(record)
 }
 
@@ -56,16 +76,16 @@ pub(super) fn decode_change(key: &[u8], raw: &[u8]) -> StoreResult<Change> {
     serde_json::from_slice(raw).map_err(|e| corrupt(key, e))
 }
 
-/// An idempotency key's value: the verbatim's sequence number and the digest of the content first
+/// An idempotency key's value: the verbatim's number and the digest of the content first
 /// submitted under the key.
-pub(super) fn encode_idempotency(seq: u64, digest: &ContentDigest) -> Vec<u8> {
-    let mut value = seq.to_be_bytes().to_vec();
+pub(super) fn encode_idempotency(number: u64, digest: &ContentDigest) -> Vec<u8> {
+    let mut value = number.to_be_bytes().to_vec();
     value.extend_from_slice(digest);
     value
 }
 
 /// Reads an idempotency key's value; keys written before digests were kept hold only the
-/// sequence number.
+/// verbatim's number.
 pub(super) fn decode_idempotency(
     key: &[u8],
     raw: &[u8],

@@ -13,11 +13,11 @@ use sled::Transactional;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::keys::{
-    decode_idempotency, decode_record, encode_change, encode_idempotency, encode_record,
-    idempotency_key, tx_error, verbatim_key,
+    corrupt, decode_idempotency, decode_record, encode_change, encode_idempotency, encode_record,
+    idempotency_key, number_key, tx_error, verbatim_key,
 };
 use super::space::Space;
-use super::{Change, Inserted, NewRecord, StoreError, StoreResult, META_LAST_SEQ};
+use super::{Change, Inserted, Insertion, NewRecord, StoreError, StoreResult, META_LAST_SEQ};
 
 /// Most jobs written and flushed together.
 pub const MAX_GROUP_JOBS: usize = 256;
@@ -32,19 +32,31 @@ pub(super) struct Log {
     pub idempotency: sled::Tree,
     pub changes: sled::Tree,
     pub meta: sled::Tree,
-    /// The last assigned sequence number; held while writing.
-    pub last_seq: Arc<Mutex<u64>>,
-    /// The last sequence number known durable.
+    /// The numbers writes take (the sequence lock); held while writing.
+    pub sequences: Arc<Mutex<Sequences>>,
+    /// The last change-log sequence number known durable.
     pub durable: Arc<watch::Sender<u64>>,
     /// Whether writes are taken (read-only once the disk is full).
     pub space: Space,
+}
+
+/// The two kinds of numbers writes take, guarded together by one lock so they commit in order.
+#[derive(Debug, Default)]
+pub(super) struct Sequences {
+    /// The last change-log sequence number given: the store-wide order of writes that the index
+    /// follows with its watermark. Never shown to clients.
+    pub last_seq: u64,
+    /// Per workspace, the last verbatim number given: what its ids show. Kept in `meta` with every
+    /// insert that takes one, so a number is never given twice, even after the verbatim holding
+    /// it was erased.
+    pub numbers: HashMap<String, u64>,
 }
 
 enum Job {
     Insert {
         workspace: String,
         records: Vec<NewRecord>,
-        reply: oneshot::Sender<StoreResult<Vec<Inserted>>>,
+        reply: oneshot::Sender<StoreResult<Insertion>>,
     },
     Flush {
         reply: oneshot::Sender<StoreResult<()>>,
@@ -78,11 +90,7 @@ impl Writer {
     }
 
     /// Inserts new verbatims of one workspace; answers once they are durable.
-    pub async fn insert(
-        &self,
-        workspace: &str,
-        records: Vec<NewRecord>,
-    ) -> StoreResult<Vec<Inserted>> {
+    pub async fn insert(&self, workspace: &str, records: Vec<NewRecord>) -> StoreResult<Insertion> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Insert {
             workspace: workspace.to_string(),
@@ -98,7 +106,7 @@ impl Writer {
         &self,
         workspace: &str,
         records: Vec<NewRecord>,
-    ) -> StoreResult<Vec<Inserted>> {
+    ) -> StoreResult<Insertion> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Insert {
             workspace: workspace.to_string(),
@@ -167,7 +175,7 @@ fn run(log: Log, mut queue: mpsc::Receiver<Job>) {
             .map(|(workspace, records, _)| (workspace.as_str(), records.as_slice()))
             .collect();
         let written = if groups.is_empty() {
-            Ok(Vec::new())
+            Ok((Vec::new(), 0))
         } else {
             log.space
                 .writable()
@@ -180,9 +188,12 @@ fn run(log: Log, mut queue: mpsc::Receiver<Job>) {
             }
         }
         match (&written, &flushed) {
-            (Ok(outcomes), Ok(())) => {
-                for ((_, _, reply), outcome) in inserts.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome.clone()));
+            (Ok((outcomes, logged)), Ok(())) => {
+                for ((_, _, reply), outcomes) in inserts.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(Insertion {
+                        outcomes: outcomes.clone(),
+                        logged: *logged,
+                    }));
                 }
             }
             (Err(err), _) | (Ok(_), Err(err)) => {
@@ -211,7 +222,11 @@ fn group_error(err: &StoreError, space: &Space) -> StoreError {
 
 /// Flushes sled, then publishes the sequence number that is now durable.
 fn flush(log: &Log) -> StoreResult<()> {
-    let upto = *log.last_seq.lock().unwrap_or_else(|e| e.into_inner());
+    let upto = log
+        .sequences
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .last_seq;
     log.db.flush()?;
     log.durable.send_if_modified(|durable| {
         let advanced = upto > *durable;
@@ -221,11 +236,16 @@ fn flush(log: &Log) -> StoreResult<()> {
     Ok(())
 }
 
-/// Writes the verbatims of several callers in one transaction, each caller's in order. An item
-/// whose `(workspace, source, external_id)` is already taken (in the store or earlier in the
+/// Writes the verbatims of several callers in one transaction, each caller's in order: each new
+/// verbatim takes the next number of its workspace and the next change-log sequence number. An
+/// item whose `(workspace, source, external_id)` is already taken (in the store or earlier in the
 /// group) changes nothing: it is a duplicate when its content digest matches, a conflict when it
-/// does not. Returns one list of outcomes per caller.
-fn insert_groups(log: &Log, groups: &[(&str, &[NewRecord])]) -> StoreResult<Vec<Vec<Inserted>>> {
+/// does not. Returns one list of outcomes per caller, and the last change-log sequence number
+/// once the transaction committed (it covers every verbatim created or found).
+fn insert_groups(
+    log: &Log,
+    groups: &[(&str, &[NewRecord])],
+) -> StoreResult<(Vec<Vec<Inserted>>, u64)> {
     // Per caller, per item: the encoded record and its idempotency key.
     type Encoded = (Vec<u8>, Option<Vec<u8>>);
     let prepared: Vec<Vec<Encoded>> = groups
@@ -244,11 +264,14 @@ fn insert_groups(log: &Log, groups: &[(&str, &[NewRecord])]) -> StoreResult<Vec<
                 .collect()
         })
         .collect();
-    let mut last_seq = log.last_seq.lock().unwrap_or_else(|e| e.into_inner());
-    let start = *last_seq;
+    let mut sequences = log.sequences.lock().unwrap_or_else(|e| e.into_inner());
+    let start = sequences.last_seq;
+    let given = &sequences.numbers;
     let result = (&log.verbatims, &log.idempotency, &log.changes, &log.meta).transaction(
         |(verbatims, idempotency, changes, meta)| {
             let mut seq = start;
+            // Per workspace written, the last number given so far.
+            let mut numbers: HashMap<&str, u64> = HashMap::new();
             let mut taken: HashMap<&[u8], (u64, [u8; 16])> = HashMap::new();
             let mut all = Vec::with_capacity(groups.len());
             for ((workspace, records), encoded) in groups.iter().zip(&prepared) {
@@ -256,7 +279,7 @@ fn insert_groups(log: &Log, groups: &[(&str, &[NewRecord])]) -> StoreResult<Vec<
                 for (record, (value, key)) in records.iter().zip(encoded) {
                     if let Some(key) = key {
                         let existing = match taken.get(key.as_slice()) {
-                            Some(&(seq, digest)) => Some((seq, Some(digest))),
+                            Some(&(number, digest)) => Some((number, Some(digest))),
                             None => idempotency
                                 .get(key)?
                                 .map(|raw| decode_idempotency(key, &raw))
@@ -283,28 +306,51 @@ fn insert_groups(log: &Log, groups: &[(&str, &[NewRecord])]) -> StoreResult<Vec<
                             });
                             continue;
                         }
-                        seq += 1;
-                        taken.insert(key, (seq, record.digest));
-                        idempotency
-                            .insert(key.as_slice(), encode_idempotency(seq, &record.digest))?;
-                    } else {
-                        seq += 1;
                     }
-                    verbatims.insert(verbatim_key(workspace, seq), value.as_slice())?;
+                    let last = numbers
+                        .entry(workspace)
+                        .or_insert_with(|| given.get(*workspace).copied().unwrap_or(0));
+                    *last += 1;
+                    let number = *last;
+                    seq += 1;
+                    if let Some(key) = key {
+                        taken.insert(key, (number, record.digest));
+                        idempotency
+                            .insert(key.as_slice(), encode_idempotency(number, &record.digest))?;
+                    }
+                    let verbatim = verbatim_key(workspace, number);
+                    if verbatims
+                        .insert(verbatim.as_slice(), value.as_slice())?
+                        .is_some()
+                    {
+                        // The workspace's counter is behind its verbatims: never overwrite one.
+                        return Err(ConflictableTransactionError::Abort(corrupt(
+                            &verbatim,
+                            "the workspace's verbatim number is already taken",
+                        )));
+                    }
                     let change = Change::Upsert {
                         workspace: workspace.to_string(),
-                        seq,
+                        number,
                     };
                     changes.insert(&seq.to_be_bytes(), encode_change(&change))?;
-                    outcomes.push(Inserted::Created(seq));
+                    outcomes.push(Inserted::Created(number));
                 }
                 all.push(outcomes);
             }
+            for (workspace, last) in &numbers {
+                meta.insert(number_key(workspace), &last.to_be_bytes())?;
+            }
             meta.insert(META_LAST_SEQ, &seq.to_be_bytes())?;
-            Ok((all, seq))
+            let numbers: Vec<(String, u64)> = numbers
+                .into_iter()
+                .map(|(workspace, last)| (workspace.to_string(), last))
+                .collect();
+            Ok((all, seq, numbers))
         },
     );
-    let (outcomes, seq) = result.map_err(tx_error)?;
-    *last_seq = seq;
-    Ok(outcomes)
+    let (outcomes, seq, numbers) = result.map_err(tx_error)?;
+    sequences.last_seq = seq;
+    sequences.numbers.extend(numbers);
+    Ok((outcomes, seq))
 }

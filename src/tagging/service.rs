@@ -257,16 +257,16 @@ impl Tagging {
                 if job.state() != RetagState::Running {
                     return Ok(());
                 }
-                let seqs = store.workspace_seqs(workspace, after, RETAG_CHUNK)?;
-                let Some(&last) = seqs.last() else { break };
-                store.update(workspace, &seqs, |verbatim| {
+                let numbers = store.workspace_numbers(workspace, after, RETAG_CHUNK)?;
+                let Some(&last) = numbers.last() else { break };
+                store.update(workspace, &numbers, |verbatim| {
                     let tags = keep_sticky(&verbatim.tags, active.rule_tags(&verbatim.text));
                     let changed = tags != verbatim.tags;
                     verbatim.tags = tags;
                     changed
                 })?;
                 store.flush_blocking()?;
-                job.done.fetch_add(seqs.len() as u64, Ordering::Relaxed);
+                job.done.fetch_add(numbers.len() as u64, Ordering::Relaxed);
                 after = last;
             }
             Ok(())

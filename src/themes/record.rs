@@ -38,7 +38,7 @@ pub struct Theme {
     pub volume: u64,
     /// Share of the workspace's verbatims at the last refresh.
     pub share: f32,
-    /// Representative verbatims (sequence numbers).
+    /// Representative verbatims (their numbers in the workspace).
     pub quotes: Vec<u64>,
     pub average_sentiment: f32,
     /// Per tag dimension, counts per value.

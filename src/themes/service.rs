@@ -245,7 +245,7 @@ impl Themes {
                 merged_into: None,
                 volume: members.len() as u64,
                 share: members.len() as f32 / verbatims.len().max(1) as f32,
-                quotes: found.quotes.iter().map(|&d| verbatims[d].seq).collect(),
+                quotes: found.quotes.iter().map(|&d| verbatims[d].number).collect(),
                 average_sentiment: average_sentiment(&members),
                 tag_mix: tag_mix(&members),
                 owner,
@@ -325,14 +325,14 @@ impl Themes {
             .zip(&detection.assignment)
             .filter_map(|(v, a)| {
                 let theme = a.map(|t| ids[t].clone());
-                (v.theme != theme).then_some((v.seq, theme))
+                (v.theme != theme).then_some((v.number, theme))
             })
             .collect();
         let mut changed: Vec<u64> = wanted.keys().copied().collect();
         changed.sort_unstable();
         for chunk in changed.chunks(CHUNK) {
             store.update(workspace, chunk, |v| {
-                let theme = wanted.get(&v.seq).cloned().flatten();
+                let theme = wanted.get(&v.number).cloned().flatten();
                 let differs = v.theme != theme;
                 v.theme = theme;
                 differs
@@ -386,8 +386,8 @@ impl Themes {
     pub fn with_quotes(&self, workspace: &str, id: &str) -> Result<(Theme, Vec<Verbatim>)> {
         let theme = self.get(workspace, id)?;
         let mut quotes = Vec::with_capacity(theme.quotes.len());
-        for &seq in &theme.quotes {
-            quotes.extend(self.store.get(workspace, seq)?);
+        for &number in &theme.quotes {
+            quotes.extend(self.store.get(workspace, number)?);
         }
         Ok((theme, quotes))
     }
@@ -502,7 +502,7 @@ impl Themes {
         let moving: Vec<u64> = verbatims
             .iter()
             .filter(|v| v.theme.as_ref().is_some_and(|t| sources.contains(t)))
-            .map(|v| v.seq)
+            .map(|v| v.number)
             .collect();
         for chunk in moving.chunks(CHUNK) {
             store.update(workspace, chunk, |v| {
@@ -578,7 +578,7 @@ mod tests {
     fn verbatim(text: &str) -> NewRecord {
         NewRecord {
             verbatim: Verbatim {
-                seq: 0,
+                number: 0,
                 workspace: "ws".into(),
                 source: Source::Ticket,
                 external_id: None,
