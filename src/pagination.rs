@@ -72,6 +72,11 @@ impl Pager {
         let (payload, tag) = token.split_once('.').ok_or_else(malformed)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| malformed())?;
+        // The whole tag, not a prefix: HMAC checks any non-empty prefix, and a one-byte tag
+        // would take a forger 256 guesses.
+        if tag.len() != TAG_BYTES {
+            return Err(malformed());
+        }
         self.mac(&payload)
             .verify_truncated_left(&tag)
             .map_err(|_| malformed())?;
@@ -192,6 +197,44 @@ mod tests {
         );
         let elsewhere = Pager::new([8; 32], 1000);
         assert!(elsewhere.decode(&honest, 1).is_err());
+    }
+
+    #[test]
+    fn a_token_with_a_shortened_signature_is_refused() {
+        // Found by fuzzing (fuzz/fuzz_targets/page_token.rs): any prefix of the signature was
+        // accepted, so a forged token needed at most 256 guesses of a one-byte signature.
+        let pager = pager();
+        let honest = pager.encode(&PageToken {
+            offset: 40,
+            max_number: 9,
+            fingerprint: 1,
+        });
+        let (payload, tag) = honest.split_once('.').unwrap();
+        let tag = URL_SAFE_NO_PAD.decode(tag).unwrap();
+        for len in 1..TAG_BYTES {
+            let short = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&tag[..len]));
+            assert!(
+                pager.decode(&short, 1).is_err(),
+                "{len}-byte signature accepted"
+            );
+        }
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"o":1000000000,"s":9,"f":1}"#);
+        let accepted = (0..=255u8)
+            .filter(|&guess| {
+                let token = format!("{forged}.{}", URL_SAFE_NO_PAD.encode([guess]));
+                pager.decode(&token, 1).is_ok()
+            })
+            .count();
+        assert_eq!(accepted, 0, "a one-byte signature was guessed");
+        // The fuzzer's own input: the issued token less its last two characters.
+        let token =
+            "eyJvIjozNzc5NTcxMjIwODgsInMiOjksImYiOjEwMTE1NTA2OTc3OTY5M30.2xMXuY2c7axTwxrLc76w";
+        assert!(Pager::new([7; 32], 100)
+            .decode(token, 101155069779693)
+            .is_err());
+        assert!(Pager::new([7; 32], 100)
+            .decode(&format!("{token}9A"), 101155069779693)
+            .is_ok());
     }
 
     #[test]

@@ -220,7 +220,32 @@ impl DocBatch {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn outbox_keys_round_trip_and_sort_by_due(
+            due in any::<u64>(),
+            other_due in any::<u64>(),
+            workspace in "[a-z0-9_-]{1,64}",
+            delivery in any::<String>(),
+        ) {
+            let entry = OutboxEntry { due, workspace, delivery };
+            prop_assert_eq!(OutboxEntry::decode(&entry.key()).unwrap(), entry.clone());
+            let later = OutboxEntry { due: other_due, ..entry.clone() };
+            prop_assert_eq!(entry.key().cmp(&later.key()), due.cmp(&other_due));
+        }
+
+        #[test]
+        fn decoding_an_arbitrary_outbox_key_never_panics(
+            key in prop::collection::vec(any::<u8>(), 0..32),
+        ) {
+            let decoded = OutboxEntry::decode(&key);
+            prop_assert_eq!(decoded.is_ok(), key.len() >= 8 && key[8..].contains(&0));
+        }
+    }
 
     #[test]
     fn doc_batches_commit_together_and_the_outbox_comes_out_in_due_order() {

@@ -122,3 +122,155 @@ pub(super) fn tx_error(err: TransactionError<StoreError>) -> StoreError {
         TransactionError::Storage(e) => StoreError::Sled(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Names `validate_workspace` accepts.
+    const WORKSPACE: &str = "[a-z0-9_-]{1,64}";
+    /// Any name without the separator, valid or not.
+    const ANY_WORKSPACE: &str = "[^\u{0}]{1,12}";
+
+    fn kinds() -> impl Strategy<Value = DocKind> {
+        prop::sample::select(vec![
+            DocKind::Theme,
+            DocKind::ThemeModel,
+            DocKind::ThemeCounter,
+            DocKind::Alert,
+            DocKind::AlertCounter,
+            DocKind::AlertRules,
+            DocKind::Webhook,
+            DocKind::Delivery,
+            DocKind::WebhookEvent,
+        ])
+    }
+
+    fn sources() -> impl Strategy<Value = Source> {
+        prop::sample::select(Source::ALL.to_vec())
+    }
+
+    /// Where `Store::workspace_numbers` stops reading a workspace's verbatims.
+    fn range_end(workspace: &str) -> Vec<u8> {
+        let mut end = workspace_prefix(workspace);
+        *end.last_mut().unwrap() += 1;
+        end
+    }
+
+    /// Every key a workspace can have, given the other parts.
+    fn keys_of(
+        workspace: &str,
+        seq: u64,
+        source: Source,
+        external_id: &str,
+        kind: DocKind,
+        name: &str,
+    ) -> [Vec<u8>; 3] {
+        [
+            verbatim_key(workspace, seq),
+            idempotency_key(workspace, source, external_id),
+            doc_key(workspace, kind, name),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn a_workspace_s_keys_stay_in_its_own_range(
+            a in prop_oneof![WORKSPACE, ANY_WORKSPACE],
+            b in prop_oneof![WORKSPACE, ANY_WORKSPACE],
+            seq in any::<u64>(),
+            source in sources(),
+            external_id in any::<String>(),
+            kind in kinds(),
+            name in any::<String>(),
+        ) {
+            prop_assume!(a != b);
+            for key in keys_of(&a, seq, source, &external_id, kind, &name) {
+                prop_assert!(key.starts_with(&workspace_prefix(&a)));
+                prop_assert!(key.as_slice() < range_end(&a).as_slice());
+                prop_assert!(!key.starts_with(&workspace_prefix(&b)), "{key:?} is also {b:?}'s");
+                let in_b = workspace_prefix(&b).as_slice() <= key.as_slice()
+                    && key.as_slice() < range_end(&b).as_slice();
+                prop_assert!(!in_b, "{key:?} lies in {b:?}'s range");
+            }
+        }
+
+        #[test]
+        fn a_kind_s_documents_stay_out_of_another_kind_s_scan(
+            workspace in WORKSPACE,
+            kind in kinds(),
+            other in kinds(),
+            name in any::<String>(),
+        ) {
+            prop_assume!(kind != other);
+            let key = doc_key(&workspace, kind, &name);
+            prop_assert!(key.starts_with(&doc_key(&workspace, kind, "")));
+            prop_assert!(!key.starts_with(&doc_key(&workspace, other, "")));
+        }
+
+        #[test]
+        fn verbatim_keys_sort_by_number_and_give_it_back(
+            workspace in prop_oneof![WORKSPACE, ANY_WORKSPACE],
+            a in any::<u64>(),
+            b in any::<u64>(),
+        ) {
+            let (ka, kb) = (verbatim_key(&workspace, a), verbatim_key(&workspace, b));
+            prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+            prop_assert_eq!(decode_u64(&ka, &ka[ka.len() - 8..]).unwrap(), a);
+            let record = Verbatim {
+                number: 0,
+                workspace: workspace.clone(),
+                source: Source::Chat,
+                external_id: None,
+                text: "hello".into(),
+                created_at: 1,
+                received_at: 2,
+                customer_id: None,
+                account_id: None,
+                language: None,
+                metadata: Default::default(),
+                scores: Default::default(),
+                tags: Default::default(),
+                theme: None,
+            };
+            let decoded = decode_record(&ka, &encode_record(&record)).unwrap();
+            prop_assert_eq!(decoded.number, a);
+            prop_assert_eq!(decoded.text, record.text);
+        }
+
+        #[test]
+        fn idempotency_values_round_trip(
+            seq in any::<u64>(),
+            digest in any::<ContentDigest>(),
+        ) {
+            let value = encode_idempotency(seq, &digest);
+            prop_assert_eq!(decode_idempotency(b"k", &value).unwrap(), (seq, Some(digest)));
+            // A key written before digests were kept holds the sequence number alone.
+            prop_assert_eq!(decode_idempotency(b"k", &value[..8]).unwrap(), (seq, None));
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(
+            key in prop::collection::vec(any::<u8>(), 0..24),
+            raw in prop::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let idempotency = decode_idempotency(&key, &raw);
+            prop_assert_eq!(idempotency.is_ok(), raw.len() == 8 || raw.len() == 24);
+            prop_assert_eq!(decode_u64(&key, &raw).is_ok(), raw.len() == 8);
+            let _ = decode_record(&key, &raw);
+            let _ = decode_change(&key, &raw);
+        }
+    }
+
+    #[test]
+    fn a_key_shorter_than_a_sequence_number_is_corrupt_not_a_panic() {
+        let record =
+            br#"{"workspace":"ws","source":"chat","text":"x","created_at":1,"received_at":1}"#;
+        assert!(matches!(
+            decode_record(b"ws\0", record),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}

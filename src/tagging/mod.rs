@@ -313,6 +313,8 @@ fn severity(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn tags(text: &str) -> Tags {
@@ -471,5 +473,55 @@ mod tests {
         .unwrap_err()
         .to_string()
         .starts_with("tags.driver"));
+    }
+
+    /// Every piece of evidence of every tag is a character span of the text holding its term.
+    fn assert_evidence_in(text: &str, tags: &Tags) -> Result<(), TestCaseError> {
+        let chars: Vec<char> = text.chars().collect();
+        let evidence = tags
+            .journey_stage
+            .iter()
+            .chain(&tags.driver)
+            .chain(&tags.product_areas)
+            .chain(&tags.severity)
+            .flat_map(|t| &t.evidence)
+            .chain(tags.sentiment.iter().flat_map(|s| &s.evidence));
+        for e in evidence {
+            let (start, end) = (e.start as usize, e.end as usize);
+            prop_assert!(start <= end && end <= chars.len(), "{e:?} outside {text:?}");
+            prop_assert_eq!(&chars[start..end].iter().collect::<String>(), &e.term);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn evidence_of_a_regex_is_found_when_lowercasing_changes_lengths() {
+        // Tagging this text panicked: the "import" regex of the built-in taxonomy matched the
+        // lowercase text, whose offsets differ from the original's, and the span was sliced
+        // inside the Kelvin sign.
+        let text = "İİ importing \u{212A}";
+        let tags = tags(text);
+        let stage = tags.journey_stage.as_ref().unwrap();
+        assert_eq!(stage.value, "onboarding");
+        let evidence = &stage.evidence[0];
+        assert_eq!(
+            (evidence.term.as_str(), evidence.start, evidence.end),
+            ("importing", 3, 12)
+        );
+        assert_evidence_in(text, &tags).unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn evidence_always_lies_in_the_text(
+            text in "([a-z]{1,8}|[ .,!]|import|billing|crash|down|İ|\u{212A}|ẞ|É|ǅ|😡){0,24}",
+        ) {
+            static TAXONOMY: std::sync::OnceLock<Taxonomy> = std::sync::OnceLock::new();
+            let taxonomy = TAXONOMY.get_or_init(Taxonomy::default_saas);
+            let tags = tag_text(taxonomy, 1, &text, &GivenTags::default(), Origin::Rule);
+            assert_evidence_in(&text, &tags)?;
+        }
     }
 }

@@ -357,14 +357,12 @@ impl Taxonomy {
         }
         if !self.regexes.is_empty() {
             let lowered = text.to_lowercase();
-            // Lowercasing can change byte lengths outside ASCII; spans are then approximate.
-            let same_layout = lowered.len() == text.len();
+            let offsets = lowercase_offsets(text);
             for (target, exclude, regex) in &self.regexes {
                 for m in regex.find_iter(&lowered) {
-                    let (start, end) = if same_layout {
-                        (m.start(), m.end())
-                    } else {
-                        (0, 0)
+                    let (start, end) = match &offsets {
+                        None => (m.start(), m.end()),
+                        Some(offsets) => original_span(offsets, m.start(), m.end()),
                     };
                     found.push(PhraseMatch {
                         target: *target,
@@ -384,6 +382,40 @@ impl Taxonomy {
             .iter()
             .find(|c| c.dimension == dimension && c.id == id)
     }
+}
+
+/// Where each character of `text` starts in `text` and in its lowercase form, when lowercasing
+/// changes the length of any character ("İ" becomes "i̇", the Kelvin sign "k"), followed by both
+/// lengths; `None` when every byte offset stays the same. `str::to_lowercase` maps each
+/// character as `char::to_lowercase` does, except a final sigma, which is as long as `σ`.
+fn lowercase_offsets(text: &str) -> Option<Vec<(usize, usize)>> {
+    if text.is_ascii() {
+        return None;
+    }
+    let mut offsets = Vec::with_capacity(text.len() + 1);
+    let mut lowered = 0;
+    let mut changed = false;
+    for (original, c) in text.char_indices() {
+        offsets.push((lowered, original));
+        let len: usize = c.to_lowercase().map(char::len_utf8).sum();
+        changed |= len != c.len_utf8();
+        lowered += len;
+    }
+    offsets.push((lowered, text.len()));
+    changed.then_some(offsets)
+}
+
+/// The span of the original text whose lowercase form holds `start..end` of the lowercase text:
+/// widened to whole characters where a match starts or ends inside one character's lowercase
+/// form.
+fn original_span(offsets: &[(usize, usize)], start: usize, end: usize) -> (usize, usize) {
+    let first = offsets.partition_point(|&(lowered, _)| lowered <= start);
+    let last = offsets.partition_point(|&(lowered, _)| lowered < end);
+    let start = offsets[first.saturating_sub(1)].1;
+    let end = offsets
+        .get(last)
+        .map_or(start, |&(_, original)| original.max(start));
+    (start, end)
 }
 
 /// The keys phrases are matched on, one per token: stems for words, the text for numbers,
@@ -504,6 +536,31 @@ include = ["is down"]
         let found = t.find(text, &tokens, &keys);
         let terms: Vec<&str> = found.iter().map(|m| &text[m.start..m.end]).collect();
         assert_eq!(terms, ["charged", "invoices", "VAT"]);
+    }
+
+    #[test]
+    fn regex_matches_point_at_the_original_text_when_lowercasing_changes_lengths() {
+        // "İ" lowercases to three bytes, the Kelvin sign to one: the lowercase text is as long
+        // as the original, but "vat" sits two bytes later in it. Spans taken from the
+        // lowercase text used to land inside the Kelvin sign (and slicing there panicked).
+        let t = Taxonomy::parse(SMALL).unwrap();
+        let text = "İİ VAT \u{212A} invoice";
+        assert_eq!(text.to_lowercase().len(), text.len());
+        let tokens = tokenize(text);
+        let keys = match_keys(&tokens, t.language);
+        let found = t.find(text, &tokens, &keys);
+        let terms: Vec<&str> = found.iter().map(|m| &text[m.start..m.end]).collect();
+        assert_eq!(terms, ["invoice", "VAT"]);
+        // A match that starts or ends inside one character's lowercase form takes the whole
+        // character.
+        let offsets = lowercase_offsets("aİb").unwrap();
+        assert_eq!(offsets, [(0, 0), (1, 1), (4, 3), (5, 4)]);
+        assert_eq!(original_span(&offsets, 1, 2), (1, 3));
+        assert_eq!(original_span(&offsets, 2, 4), (1, 3));
+        assert_eq!(original_span(&offsets, 2, 2), (1, 3));
+        assert_eq!(original_span(&offsets, 4, 5), (3, 4));
+        assert_eq!(lowercase_offsets("ascii only"), None);
+        assert_eq!(lowercase_offsets("café ΣΑΣ"), None);
     }
 
     #[test]

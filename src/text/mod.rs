@@ -418,14 +418,88 @@ pub fn ngrams(terms: &[String], n: usize) -> Vec<String> {
     terms.windows(n).map(|w| w.join(" ")).collect()
 }
 
-/// Character (not byte) offset of byte offset `byte` in `text`.
+/// Character (not byte) offset of byte offset `byte` in `text`: the number of characters that
+/// start before it (a `byte` inside a character counts that character; past the end, all).
 pub fn char_offset(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].chars().count()
+    let mut byte = byte.min(text.len());
+    while !text.is_char_boundary(byte) {
+        byte += 1;
+    }
+    text[..byte].chars().count()
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Text like feedback, dense in what the tokenizer treats specially: apostrophes, numbers
+    /// with separators and units, currency, emoticons, emoji with modifiers, mentions, hashtags,
+    /// URLs, HTML entities, combining marks and characters whose case mapping changes length.
+    const FEEDBACK: &str = "([a-zA-Z]{1,6}|[0-9]{1,4}|[ '’`.,!?;:@#$€£¥%&/()<>^_=xXTD-]|\
+        hours|min|https://|www\\.|&amp;|&#39;|:-\\)|<3|😀|👍🏽|\u{FE0F}|\u{200D}|\
+        é|e\u{301}|İ|\u{212A}|ß|ﬁ|\u{3000}|\n){0,40}";
+
+    /// Checks what every tokenization must satisfy.
+    fn assert_token_invariants(text: &str) -> Result<(), TestCaseError> {
+        let tokens = tokenize(text);
+        let mut previous_end = 0;
+        for t in &tokens {
+            prop_assert!(
+                t.start < t.end && t.end <= text.len(),
+                "{t:?} outside {text:?}"
+            );
+            prop_assert!(
+                text.is_char_boundary(t.start) && text.is_char_boundary(t.end),
+                "{t:?} off a character boundary of {text:?}"
+            );
+            prop_assert!(t.start >= previous_end, "{t:?} overlaps the token before");
+            previous_end = t.end;
+            let raw = &text[t.start..t.end];
+            match t.kind {
+                TokenKind::Mention | TokenKind::Hashtag => {
+                    prop_assert_eq!(&t.text, &normalize(&raw[1..]))
+                }
+                TokenKind::Emoji => prop_assert!(raw.starts_with(t.text.as_str())),
+                TokenKind::Emoticon => prop_assert_eq!(&t.text, raw),
+                _ => prop_assert_eq!(&t.text, &normalize(raw)),
+            }
+            prop_assert!(char_offset(text, t.start) < char_offset(text, t.end));
+        }
+        prop_assert_eq!(&tokens, &tokenize(text), "tokenizing is deterministic");
+        let terms = terms(&tokens, StemLanguage::English);
+        let _ = ngrams(&terms, 2);
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn tokens_of_arbitrary_unicode_keep_their_invariants(text in any::<String>()) {
+            assert_token_invariants(&text)?;
+        }
+
+        #[test]
+        fn tokens_of_feedback_like_text_keep_their_invariants(text in FEEDBACK) {
+            assert_token_invariants(&text)?;
+        }
+
+        #[test]
+        fn char_offsets_count_characters(
+            text in any::<String>(),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let boundaries: Vec<usize> =
+                text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            let i = at.index(boundaries.len());
+            prop_assert_eq!(char_offset(&text, boundaries[i]), i);
+            prop_assert_eq!(char_offset(&text, usize::MAX), boundaries.len() - 1);
+            // Inside a character: that character counts, and nothing panics.
+            if i + 1 < boundaries.len() && boundaries[i + 1] - boundaries[i] > 1 {
+                prop_assert_eq!(char_offset(&text, boundaries[i] + 1), i + 1);
+            }
+        }
+    }
 
     fn kinds_and_texts(text: &str) -> Vec<(TokenKind, String)> {
         tokenize(text)

@@ -93,7 +93,33 @@ impl TokenStream for TidelineTokenStream<'_> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn indexed_tokens_are_short_in_order_and_point_into_the_text(
+            text in prop_oneof![
+                any::<String>(),
+                "([a-z]{1,50}|[0-9]{1,3}|[ ,.$€]|hours| |😀|İ|é){0,30}",
+            ],
+        ) {
+            let mut tokenizer = TidelineTokenizer::default();
+            let mut stream = tokenizer.token_stream(&text);
+            let mut position = 0;
+            while stream.advance() {
+                let t = stream.token();
+                prop_assert!(!t.text.is_empty() && t.text.len() <= MAX_TOKEN_BYTES);
+                prop_assert!(t.offset_from < t.offset_to && t.offset_to <= text.len());
+                prop_assert!(
+                    text.is_char_boundary(t.offset_from) && text.is_char_boundary(t.offset_to)
+                );
+                prop_assert_eq!(t.position, position);
+                position += 1;
+            }
+        }
+    }
 
     #[test]
     fn indexes_stems_numbers_and_units() {

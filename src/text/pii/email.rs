@@ -21,13 +21,15 @@ fn is_domain_char(c: char) -> bool {
 pub(super) fn find(text: &str, from: usize, out: &mut Vec<Hit>) {
     let b = text.as_bytes();
     let mut search = from;
+    // A local part starts after the address found before it, never inside it.
+    let mut floor = from;
     while let Some(offset) = b
         .get(search..)
         .and_then(|rest| rest.iter().position(|&c| c == b'@'))
     {
         let at_sign = search + offset;
         search = at_sign + 1;
-        let Some(start) = email_local_start(text, from, at_sign) else {
+        let Some(start) = email_local_start(text, floor, at_sign) else {
             continue;
         };
         let Some(end) = email_domain_end(text, at_sign + 1) else {
@@ -35,6 +37,7 @@ pub(super) fn find(text: &str, from: usize, out: &mut Vec<Hit>) {
         };
         out.push(Hit::value(start..end));
         search = end;
+        floor = end;
     }
 }
 
@@ -108,6 +111,26 @@ mod tests {
         assert_eq!(
             redact("john5551234567@example.com").found,
             vec![(PiiKind::Email, 1)]
+        );
+    }
+
+    #[test]
+    fn addresses_glued_together_are_each_redacted() {
+        // Found by fuzzing (fuzz/fuzz_targets/analyzer.rs): the second address's local part was
+        // read back into the first address, the overlapping hit was dropped, and the second
+        // address was left in the text.
+        assert_eq!(
+            r("x@example.com_john@example.com"),
+            "[EMAIL][EMAIL]",
+            "an underscore ends a domain and may start a local part"
+        );
+        assert_eq!(r("a@b.cc+jo@example.org"), "[EMAIL][EMAIL]");
+        let got = redact(
+            "Contact jane@exampxample.coUUUUUane@example.com or +44 20 1 :-( I C0for $0,299.99.",
+        );
+        assert_eq!(
+            got.text,
+            "Contact [EMAIL]@example.com or +44 20 1 :-( I C0for $0,299.99."
         );
     }
 
