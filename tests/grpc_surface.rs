@@ -1,8 +1,9 @@
-//! Health and reflection, so standard tools (grpcurl, load balancers) work.
+//! Health and reflection, so standard tools (grpcurl, load balancers) work: on a server that
+//! needs API keys, called without one.
 
 mod common;
 
-use common::TestServer;
+use common::{keyed_config, TestServer};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -14,8 +15,10 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 #[tokio::test]
 async fn health_reports_serving_and_reflection_lists_the_services() {
     let dir = tempfile::tempdir().unwrap();
-    let t = TestServer::start(dir.path()).await;
-    let mut health = HealthClient::new(t.channel.clone());
+    let t = TestServer::start_with(keyed_config(dir.path())).await;
+    // No key: what load balancers and grpcurl without flags send.
+    let channel = common::connect(t.server.local_addr()).await;
+    let mut health = HealthClient::new(channel.clone());
     for service in [
         "",
         "tideline.v1.IngestService",
@@ -32,7 +35,7 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
         assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
     }
 
-    let mut reflection = ServerReflectionClient::new(t.channel.clone());
+    let mut reflection = ServerReflectionClient::new(channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -58,7 +61,7 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
     // The v1alpha reflection service answers too (older grpcurl versions use it).
     let mut alpha =
         tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(
-            t.channel.clone(),
+            channel,
         );
     let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
         host: String::new(),

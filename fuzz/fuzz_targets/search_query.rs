@@ -52,7 +52,7 @@ fn fixture() -> &'static Fixture {
             .enumerate()
             .map(|(i, text)| NewRecord {
                 verbatim: Verbatim {
-                    seq: 0,
+                    number: 0,
                     workspace: "ws".into(),
                     source: Source::ALL[i % Source::ALL.len()],
                     external_id: Some(format!("ext-{i}")),

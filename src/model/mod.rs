@@ -138,6 +138,30 @@ pub struct Verbatim {
     pub theme: Option<String>,
 }
 
+#[cfg(test)]
+impl Verbatim {
+    /// A ticket of `workspace` saying `text`, created at 1 and received at 2, with nothing else
+    /// set: what unit tests start from.
+    pub(crate) fn example(workspace: &str, text: &str) -> Verbatim {
+        Verbatim {
+            number: 0,
+            workspace: workspace.into(),
+            source: Source::Ticket,
+            external_id: None,
+            text: text.into(),
+            created_at: 1,
+            received_at: 2,
+            customer_id: None,
+            account_id: None,
+            language: None,
+            metadata: Default::default(),
+            scores: Default::default(),
+            tags: Default::default(),
+            theme: None,
+        }
+    }
+}
+
 impl Default for NewVerbatim {
     fn default() -> Self {
         NewVerbatim {

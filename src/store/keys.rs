@@ -220,20 +220,8 @@ mod tests {
             prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
             prop_assert_eq!(decode_u64(&ka, &ka[ka.len() - 8..]).unwrap(), a);
             let record = Verbatim {
-                number: 0,
-                workspace: workspace.clone(),
                 source: Source::Chat,
-                external_id: None,
-                text: "hello".into(),
-                created_at: 1,
-                received_at: 2,
-                customer_id: None,
-                account_id: None,
-                language: None,
-                metadata: Default::default(),
-                scores: Default::default(),
-                tags: Default::default(),
-                theme: None,
+                ..Verbatim::example(&workspace, "hello")
             };
             let decoded = decode_record(&ka, &encode_record(&record)).unwrap();
             prop_assert_eq!(decoded.number, a);

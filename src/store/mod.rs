@@ -653,20 +653,8 @@ mod tests {
 
     fn verbatim(text: &str, external_id: Option<&str>) -> Verbatim {
         Verbatim {
-            number: 0,
-            workspace: "ws".into(),
-            source: Source::Ticket,
             external_id: external_id.map(str::to_string),
-            text: text.into(),
-            created_at: 1,
-            received_at: 2,
-            customer_id: None,
-            account_id: None,
-            language: None,
-            metadata: Default::default(),
-            scores: Default::default(),
-            tags: Default::default(),
-            theme: None,
+            ..Verbatim::example("ws", text)
         }
     }
 

@@ -572,26 +572,14 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::model::{Source, Verbatim};
+    use crate::model::Verbatim;
     use crate::store::NewRecord;
 
     fn verbatim(text: &str) -> NewRecord {
         NewRecord {
             verbatim: Verbatim {
-                number: 0,
-                workspace: "ws".into(),
-                source: Source::Ticket,
-                external_id: None,
-                text: text.into(),
-                created_at: 1,
                 received_at: 1,
-                customer_id: None,
-                account_id: None,
-                language: None,
-                metadata: Default::default(),
-                scores: Default::default(),
-                tags: Default::default(),
-                theme: None,
+                ..Verbatim::example("ws", text)
             },
             digest: [0; 16],
         }

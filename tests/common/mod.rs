@@ -2,6 +2,7 @@
 //! in a temporary directory, and real gRPC clients.
 #![allow(dead_code)]
 
+pub mod raw;
 pub mod receiver;
 pub mod synthetic;
 
