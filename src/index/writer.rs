@@ -298,8 +298,13 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_panic_while_indexing_is_retried_and_indexing_goes_on() {
+    /// A store and an index in a temporary directory, and an indexer following the store.
+    fn start() -> (
+        tempfile::TempDir,
+        Arc<Store>,
+        Arc<SearchIndex>,
+        IndexerHandle,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
         let opened = SearchIndex::open(&dir.path().join("index"), 20).unwrap();
@@ -311,6 +316,12 @@ mod tests {
             store.clone(),
             Duration::from_millis(20),
         );
+        (dir, store, index, indexer)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_while_indexing_is_retried_and_indexing_goes_on() {
+        let (dir, store, index, indexer) = start();
         let indexed = |seq| tokio::time::timeout(Duration::from_secs(20), index.wait_indexed(seq));
         // First a catch-up with nothing injected, so that the opening rebuild (which could
         // otherwise pick the next record up itself on a slow machine) is over.
@@ -345,17 +356,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_same_number_in_two_workspaces_is_two_documents() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
-        let opened = SearchIndex::open(&dir.path().join("index"), 20).unwrap();
-        let index = opened.index.clone();
-        let indexer = spawn(
-            opened.index,
-            opened.writer,
-            opened.watermark,
-            store.clone(),
-            Duration::from_millis(20),
-        );
+        let (dir, store, index, indexer) = start();
         let indexed = |seq| tokio::time::timeout(Duration::from_secs(20), index.wait_indexed(seq));
         let a = store
             .insert(
