@@ -321,7 +321,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_while_indexing_is_retried_and_indexing_goes_on() {
-        let (dir, store, index, indexer) = start();
+        let (_dir, store, index, indexer) = start();
         let indexed = |seq| tokio::time::timeout(Duration::from_secs(20), index.wait_indexed(seq));
         // First a catch-up with nothing injected, so that the opening rebuild (which could
         // otherwise pick the next record up itself on a slow machine) is over.
