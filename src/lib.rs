@@ -28,6 +28,8 @@
 //! - [`trends`]: time series, share-of-voice velocity, significance, frequency classes.
 //! - [`pagination`]: opaque page tokens.
 //! - [`model`]: verbatims, their tags and scores, and their validation.
+//! - [`embedding`]: sentence embeddings (the `Encoder` seam, the static model2vec model read
+//!   from local files).
 //! - [`text`]: the one versioned analyzer (tokens, negations, units, emoji, stems) and PII
 //!   redaction.
 //! - [`time`]: instants, RFC 3339, UTC buckets, the clock.
@@ -38,6 +40,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod embedding;
 pub mod engine;
 pub mod error;
 pub mod index;

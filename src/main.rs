@@ -170,6 +170,12 @@ enum EvalCommand {
         /// Number of themes; chosen automatically when absent.
         #[arg(long)]
         k: Option<usize>,
+        /// What texts are clustered on (embedding and joint need scripts/fetch-model.sh).
+        #[arg(long, value_enum, default_value = "tfidf")]
+        method: eval::ClusterMethod,
+        /// With --method joint: the share of the cosine that comes from the embeddings.
+        #[arg(long, default_value_t = 0.5)]
+        meaning_weight: f32,
     },
 }
 
@@ -280,9 +286,11 @@ fn main() -> anyhow::Result<()> {
             text_col,
             label_col,
             k,
+            method,
+            meaning_weight,
         }) => {
-            let result = eval::clusters(&file, &text_col, &label_col, k)?;
-            println!("{}", eval::cluster_report(&file, k, &result));
+            let result = eval::clusters(&file, &text_col, &label_col, k, method, meaning_weight)?;
+            println!("{}", eval::cluster_report(&file, k, method, &result));
         }
         Command::Eval(EvalCommand::Sentiment {
             file,

@@ -85,7 +85,8 @@ async fn wait_for_health(process: &ServeProcess, status: ServingStatus) {
     while ingest_health(process).await != status as i32 {
         assert!(
             Instant::now() < deadline,
-            "IngestService never became {status:?}"
+            "IngestService never became {status:?}; the server said:\n{}",
+            process.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -139,6 +140,14 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_restarts_read_only() {
         "{refusal:?}"
     );
     assert!(!acknowledged.is_empty());
+    // Leave 4 MB free: writes resume at twice the mark (16 MB), and sled cleaning up its own
+    // segments once the writes stop must not get there by itself (it did, once in a CI run).
+    let free = fs4::available_space(tmpfs.path()).unwrap();
+    let topping = tmpfs.path().join("topping");
+    let keep_free = 4 << 20;
+    if free > keep_free {
+        std::fs::write(&topping, vec![7u8; (free - keep_free) as usize]).unwrap();
+    }
     wait_for_health(&process, ServingStatus::NotServing).await;
     // Further writes are refused at once; reads go on.
     let again = ingest
@@ -199,6 +208,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_restarts_read_only() {
     }
     // Freeing space lets writes resume, without a restart.
     std::fs::remove_file(&filler).unwrap();
+    let _ = std::fs::remove_file(&topping);
     wait_for_health(&process, ServingStatus::Serving).await;
     IngestServiceClient::new(connect(process.addr).await)
         .ingest_verbatims(IngestVerbatimsRequest {

@@ -80,9 +80,10 @@ pub fn recommended_action(
     };
     match (rule, severity) {
         (RuleKind::NegativeSentimentSpike, _) => format!(
-            "Ask {team} to read the latest \"{label}\" verbatims: volume is steady but customers \
-             are angrier; look for a broken workaround, a policy change or a missed promise.{customers} \
-             reply to the quoted customers once the cause is known."
+            "Ask {team} to read the latest \"{label}\" verbatims: {}; look for a broken \
+             workaround, a policy change or a missed promise.{customers} reply to the quoted \
+             customers once the cause is known.",
+            volume_and_mood(evidence.velocity)
         ),
         (RuleKind::Velocity, AlertSeverity::Critical | AlertSeverity::High) => format!(
             "Page {team}: check releases, incidents and config changes touching {area} in the \
@@ -101,6 +102,24 @@ pub fn recommended_action(
     .trim_end_matches(';')
     .trim()
     .to_string()
+}
+
+/// How a sentiment spike's volume moved: within ±25% of its baseline share it is steady;
+/// beyond that the change is said, so a theme at +3,868% is not called steady.
+fn volume_and_mood(velocity: f64) -> String {
+    if velocity >= 0.25 {
+        format!(
+            "more customers raise it ({:+.0}% share of voice) and they are angrier",
+            velocity * 100.0
+        )
+    } else if velocity <= -0.25 {
+        format!(
+            "fewer customers raise it ({:+.0}% share of voice) but they are angrier",
+            velocity * 100.0
+        )
+    } else {
+        "volume is steady but customers are angrier".to_string()
+    }
 }
 
 /// Up to `n` quotes: the most negative first (they say what hurts), no two sharing half their
@@ -238,6 +257,25 @@ mod tests {
         );
         assert!(action.starts_with("Page mobile-team"), "{action}");
         assert!(action.contains("mobile app") && action.contains("12 customers"));
+        // A sentiment spike on a theme whose share also soared is not "steady".
+        let spike = |velocity| {
+            recommended_action(
+                RuleKind::NegativeSentimentSpike,
+                AlertSeverity::High,
+                "refund delays",
+                "",
+                "",
+                &evidence(velocity, -0.5, 0.0, 0.0),
+            )
+        };
+        let soaring = spike(38.68);
+        assert!(
+            soaring.contains("(+3868% share of voice) and they are angrier"),
+            "{soaring}"
+        );
+        assert!(!soaring.contains("steady"), "{soaring}");
+        assert!(spike(0.1).contains("volume is steady but customers are angrier"));
+        assert!(spike(-0.6).contains("fewer customers raise it (-60% share of voice)"));
         assert_eq!(describe_duration(3_600), "1 hour");
         assert_eq!(describe_duration(5_400), "90 minutes");
     }

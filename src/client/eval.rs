@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use pathfinding::prelude::{kuhn_munkres, Matrix};
 
+use crate::embedding::Encoder;
 use crate::model::tags::SentimentLabel;
 use crate::tagging::sentiment;
 use crate::text::tokenize;
@@ -20,6 +21,19 @@ pub enum EvalError {
     MissingColumn(String),
     #[error("no labelled rows in {0}")]
     Empty(PathBuf),
+    #[error(transparent)]
+    Embedding(#[from] crate::embedding::EmbeddingError),
+}
+
+/// What texts are clustered on.
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum ClusterMethod {
+    /// TF-IDF of stemmed words and phrases (what themes use today).
+    Tfidf,
+    /// Sentence embeddings of the default static model.
+    Embedding,
+    /// Embeddings joined with TF-IDF (`--meaning-weight` of the cosine from the embeddings).
+    Joint,
 }
 
 /// Gold and predicted labels for a classification task.
@@ -331,9 +345,14 @@ pub fn sentiment_report(file: &Path, result: &SentimentEval) -> String {
 }
 
 /// The clustering evaluation as printed, on one line.
-pub fn cluster_report(file: &Path, k: Option<usize>, e: &ClusterEval) -> String {
+pub fn cluster_report(
+    file: &Path,
+    k: Option<usize>,
+    method: ClusterMethod,
+    e: &ClusterEval,
+) -> String {
     format!(
-        "clusters on {} (k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} elapsed {:.2} s",
+        "clusters on {} ({method:?}, k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} elapsed {:.2} s (encoding {:.2} s)",
         file.display(),
         k.map_or("auto".to_string(), |k| k.to_string()),
         e.rows,
@@ -342,7 +361,8 @@ pub fn cluster_report(file: &Path, k: Option<usize>, e: &ClusterEval) -> String 
         e.ari,
         e.accuracy,
         e.coverage,
-        e.seconds
+        e.seconds,
+        e.encoding_seconds
     )
 }
 
@@ -355,15 +375,20 @@ pub struct ClusterEval {
     pub coverage: f64,
     pub themes: usize,
     pub seconds: f64,
+    /// Of `seconds`, the time spent encoding texts into embeddings.
+    pub encoding_seconds: f64,
 }
 
 /// Clusters every row's text (fixed `k`, or chosen automatically) and compares with the labels.
-/// Timing covers analysis, TF-IDF and clustering, not reading the file.
+/// Timing covers analysis, encoding, TF-IDF and clustering, not reading the file or loading the
+/// model.
 pub fn clusters(
     path: &Path,
     text_col: &str,
     label_col: &str,
     k: Option<usize>,
+    method: ClusterMethod,
+    meaning_weight: f32,
 ) -> Result<ClusterEval, EvalError> {
     let rows = read_labelled(path, text_col, label_col)?;
     let mut label_ids: HashMap<String, usize> = HashMap::new();
@@ -374,6 +399,12 @@ pub fn clusters(
             *label_ids.entry(l.clone()).or_insert(next)
         })
         .collect();
+    let encoder = match method {
+        ClusterMethod::Tfidf => None,
+        ClusterMethod::Embedding | ClusterMethod::Joint => {
+            Some(crate::embedding::open_default(None)?)
+        }
+    };
     let started = Instant::now();
     let docs: Vec<_> = rows
         .iter()
@@ -383,9 +414,31 @@ pub fn clusters(
         k,
         ..Default::default()
     };
-    let fitted = crate::themes::fit(&docs, &params);
+    let mut encoding_seconds = 0.0;
+    let fitted = match &encoder {
+        None => crate::themes::fit(&docs, &params).clusters,
+        Some(encoder) => {
+            let texts: Vec<String> = rows.iter().map(|(t, _)| t.clone()).collect();
+            let encoding = Instant::now();
+            let embeddings = encoder.encode(&texts);
+            encoding_seconds = encoding.elapsed().as_secs_f64();
+            let lexical = (method == ClusterMethod::Joint).then(|| {
+                let vocabulary = crate::themes::tfidf::Vocabulary::fit(&docs, &params.tfidf);
+                let rows: Vec<_> = docs.iter().map(|d| vocabulary.transform(d)).collect();
+                (rows, vocabulary.len())
+            });
+            let (rows, dims) = crate::themes::embedding_rows(
+                &embeddings,
+                encoder.dims(),
+                lexical
+                    .as_ref()
+                    .map(|(rows, dims)| (rows.as_slice(), *dims, meaning_weight)),
+            );
+            crate::themes::cluster_rows(&rows, dims, &params)
+        }
+    };
     let seconds = started.elapsed().as_secs_f64();
-    let predicted = fitted.clusters.assignment.clone();
+    let predicted = fitted.assignment.clone();
     let themes = {
         let mut v = predicted.clone();
         v.sort_unstable();
@@ -400,6 +453,7 @@ pub fn clusters(
         coverage: 1.0,
         themes,
         seconds,
+        encoding_seconds,
     })
 }
 

@@ -62,31 +62,69 @@ pub struct Fitted {
 pub fn fit(docs: &[DocFeatures], params: &ThemeParams) -> Fitted {
     let vocabulary = Vocabulary::fit(docs, &params.tfidf);
     let rows: Vec<SparseRow> = docs.iter().map(|d| vocabulary.transform(d)).collect();
-    let dims = vocabulary.len().max(1);
-    let kmeans = |k: usize, restarts: usize| {
-        cluster(
-            &rows,
-            dims,
-            KMeansParams {
-                k,
-                restarts,
-                max_iterations: params.max_iterations,
-                seed: params.seed,
-            },
-        )
-    };
-    let clusters = match params.k {
-        Some(k) => kmeans(k, params.restarts),
-        None => {
-            let k = choose_k(&rows, dims, params);
-            kmeans(k, params.restarts)
-        }
-    };
+    let clusters = cluster_rows(&rows, vocabulary.len().max(1), params);
     Fitted {
         vocabulary,
         rows,
         clusters,
     }
+}
+
+/// Clusters unit rows of `dims` features with spherical k-means: `params.k` clusters, or a k
+/// chosen between `min_k` and `max_k` (see [`choose_k`]).
+pub fn cluster_rows(rows: &[SparseRow], dims: usize, params: &ThemeParams) -> Clusters {
+    let k = params.k.unwrap_or_else(|| choose_k(rows, dims, params));
+    cluster(
+        rows,
+        dims,
+        KMeansParams {
+            k,
+            restarts: params.restarts,
+            max_iterations: params.max_iterations,
+            seed: params.seed,
+        },
+    )
+}
+
+/// Clustering rows from sentence embeddings (unit vectors of `dims` numbers), optionally joined
+/// with lexical rows: the embedding part scaled by √`weight` and the lexical part (its features
+/// numbered after the embedding's) by √(1 − `weight`), so a row stays unit length and the
+/// cosine of two rows is `weight` × their meaning similarity + (1 − `weight`) × their lexical
+/// one. Returns the rows and their number of features.
+pub fn embedding_rows(
+    embeddings: &[Vec<f32>],
+    dims: usize,
+    lexical: Option<(&[SparseRow], usize, f32)>,
+) -> (Vec<SparseRow>, usize) {
+    let (meaning_scale, lexical_scale) = match lexical {
+        Some((_, _, weight)) => {
+            let weight = weight.clamp(0.0, 1.0);
+            (weight.sqrt(), (1.0 - weight).sqrt())
+        }
+        None => (1.0, 0.0),
+    };
+    let rows = embeddings
+        .iter()
+        .enumerate()
+        .map(|(i, vector)| {
+            let mut row: SparseRow = vector
+                .iter()
+                .enumerate()
+                .filter(|(_, &x)| x != 0.0)
+                .map(|(d, &x)| (d as u32, x * meaning_scale))
+                .collect();
+            if let Some((lexical_rows, _, _)) = lexical {
+                row.extend(
+                    lexical_rows[i]
+                        .iter()
+                        .map(|&(f, w)| (f + dims as u32, w * lexical_scale)),
+                );
+            }
+            row
+        })
+        .collect();
+    let features = dims + lexical.map_or(0, |(_, lexical_dims, _)| lexical_dims);
+    (rows, features)
 }
 
 /// Picks k from a geometric grid between the bounds by the simplified silhouette of one quick
@@ -123,4 +161,64 @@ pub(crate) fn choose_k(rows: &[SparseRow], dims: usize, params: &ThemeParams) ->
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map_or(min, |(k, _)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cosine(a: &SparseRow, b: &SparseRow) -> f32 {
+        a.iter()
+            .map(|&(i, x)| {
+                b.iter()
+                    .find(|&&(j, _)| j == i)
+                    .map_or(0.0, |&(_, y)| x * y)
+            })
+            .sum()
+    }
+
+    #[test]
+    fn joined_rows_are_unit_length_and_mix_the_two_cosines_by_weight() {
+        let embeddings = vec![vec![0.6, 0.8, 0.0], vec![1.0, 0.0, 0.0]];
+        let lexical: Vec<SparseRow> = vec![vec![(0, 1.0)], vec![(4, 1.0)]];
+        let (rows, dims) = embedding_rows(&embeddings, 3, Some((&lexical, 5, 0.7)));
+        assert_eq!(dims, 8);
+        for row in &rows {
+            assert!((cosine(row, row) - 1.0).abs() < 1e-5);
+            assert!(row.iter().all(|&(i, _)| (i as usize) < dims));
+        }
+        // Meaning cosine 0.6, no word in common: 0.7 × 0.6 + 0.3 × 0.
+        assert!((cosine(&rows[0], &rows[1]) - 0.42).abs() < 1e-5);
+        let (alone, dims) = embedding_rows(&embeddings, 3, None);
+        assert_eq!(dims, 3);
+        assert_eq!(alone[1], vec![(0, 1.0)]);
+        assert!((cosine(&alone[0], &alone[1]) - 0.6).abs() < 1e-5);
+    }
+
+    #[test]
+    fn embedding_rows_cluster_by_meaning() {
+        // Two directions with noise: k-means on the rows finds them.
+        let embeddings: Vec<Vec<f32>> = (0..40)
+            .map(|i| {
+                let noise = (i % 5) as f32 * 0.02;
+                let mut v = if i % 2 == 0 {
+                    vec![1.0, noise, 0.0]
+                } else {
+                    vec![0.0, noise, 1.0]
+                };
+                crate::embedding::normalize(&mut v);
+                v
+            })
+            .collect();
+        let (rows, dims) = embedding_rows(&embeddings, 3, None);
+        let params = ThemeParams {
+            k: Some(2),
+            ..Default::default()
+        };
+        let clusters = cluster_rows(&rows, dims, &params);
+        for (i, &c) in clusters.assignment.iter().enumerate() {
+            assert_eq!(c, clusters.assignment[i % 2], "row {i}");
+        }
+        assert_ne!(clusters.assignment[0], clusters.assignment[1]);
+    }
 }
