@@ -352,7 +352,7 @@ pub fn cluster_report(
     e: &ClusterEval,
 ) -> String {
     format!(
-        "clusters on {} ({method:?}, k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} elapsed {:.2} s (encoding {:.2} s)",
+        "clusters on {} ({method:?}, k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} labels matching {:.3} of {} pure themes elapsed {:.2} s (encoding {:.2} s)",
         file.display(),
         k.map_or("auto".to_string(), |k| k.to_string()),
         e.rows,
@@ -361,6 +361,8 @@ pub fn cluster_report(
         e.ari,
         e.accuracy,
         e.coverage,
+        e.label_match,
+        e.pure_themes,
         e.seconds,
         e.encoding_seconds
     )
@@ -377,6 +379,10 @@ pub struct ClusterEval {
     pub seconds: f64,
     /// Of `seconds`, the time spent encoding texts into embeddings.
     pub encoding_seconds: f64,
+    /// Themes at least half of one label (purity ≥ 0.5), and the share of them whose theme label
+    /// shares a content word (by stem) with that label's name (`card_arrival` → card, arrival).
+    pub pure_themes: usize,
+    pub label_match: f64,
 }
 
 /// Clusters every row's text (fixed `k`, or chosen automatically) and compares with the labels.
@@ -439,6 +445,20 @@ pub fn clusters(
     };
     let seconds = started.elapsed().as_secs_f64();
     let predicted = fitted.assignment.clone();
+    let names: Vec<&str> = {
+        let mut names = vec![""; label_ids.len()];
+        for (name, &id) in &label_ids {
+            names[id] = name;
+        }
+        names
+    };
+    let labels = crate::themes::detect::label_clusters(
+        &docs,
+        &predicted,
+        fitted.centroids.nrows(),
+        &params.tfidf,
+    );
+    let (pure_themes, label_match) = label_agreement(&gold, &predicted, &labels, &names);
     let themes = {
         let mut v = predicted.clone();
         v.sort_unstable();
@@ -454,12 +474,76 @@ pub fn clusters(
         themes,
         seconds,
         encoding_seconds,
+        pure_themes,
+        label_match,
     })
+}
+
+/// Of the themes whose members are at least half one gold label, how many there are and the share
+/// whose theme label shares a content word (compared by stem) with that gold label's name.
+pub fn label_agreement(
+    gold: &[usize],
+    predicted: &[usize],
+    labels: &[String],
+    names: &[&str],
+) -> (usize, f64) {
+    let stems = |text: &str| -> std::collections::HashSet<String> {
+        crate::themes::tfidf::features(
+            &text.replace(['_', '-'], " "),
+            crate::text::StemLanguage::English,
+            false,
+        )
+        .features
+        .into_iter()
+        .collect()
+    };
+    let mut counts: HashMap<usize, HashMap<usize, usize>> = HashMap::new();
+    for (&g, &p) in gold.iter().zip(predicted) {
+        *counts.entry(p).or_default().entry(g).or_default() += 1;
+    }
+    let mut pure = 0;
+    let mut matching = 0;
+    for (theme, by_gold) in &counts {
+        let size: usize = by_gold.values().sum();
+        let (&majority, &count) = by_gold
+            .iter()
+            .max_by_key(|&(g, n)| (*n, std::cmp::Reverse(*g)))
+            .expect("a theme has members");
+        if count * 2 < size {
+            continue;
+        }
+        pure += 1;
+        let label = labels.get(*theme).map_or("", String::as_str);
+        if !stems(label).is_disjoint(&stems(names[majority])) {
+            matching += 1;
+        }
+    }
+    (pure, matching as f64 / pure.max(1) as f64)
 }
 
 #[cfg(test)]
 mod cluster_metric_tests {
     use super::*;
+
+    #[test]
+    fn labels_match_when_they_share_a_content_word_with_the_majority_name() {
+        let gold = [0, 0, 0, 1, 1, 1, 2, 2, 0, 1, 2];
+        let predicted = [0, 0, 0, 1, 1, 1, 2, 3, 4, 4, 4];
+        let names = ["card_arrival", "refund_request", "exchange_rate"];
+        let labels = [
+            "cards arrived / late",
+            "money back",
+            "exchange rates",
+            "the",
+            "card refund",
+        ]
+        .map(String::from);
+        // Themes 0-3 are pure (theme 4 is a third of each); 0 and 2 share a stem with their
+        // label's name, 1 says it in other words, 3 only has a stopword.
+        let (pure, share) = label_agreement(&gold, &predicted, &labels, &names);
+        assert_eq!(pure, 4);
+        assert!((share - 0.5).abs() < 1e-9, "{share}");
+    }
 
     #[test]
     fn metrics_on_known_partitions() {

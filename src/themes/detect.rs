@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use ndarray::Array2;
 
 use super::kmeans::{cluster_from, nearest, Clusters, KMeansParams};
-use super::tfidf::{features, DocFeatures, SparseRow, Vocabulary};
+use super::tfidf::{features, DocFeatures, SparseRow, TfidfParams, Vocabulary};
 use super::{choose_k, ThemeParams};
 use crate::text::StemLanguage;
 
@@ -83,6 +83,33 @@ const CENTROID_FEATURES: usize = 300;
 pub const SAME_THEME: f32 = 0.5;
 /// Quotes more similar than this to an already chosen quote are near-duplicates.
 const NEAR_DUPLICATE: f32 = 0.8;
+
+/// A label for each of `k` clusters of `docs` (given by `assignment`), made the way themes are
+/// labelled (strongest phrases of the members' TF-IDF centroid, in surface form), whatever the
+/// clusters were found on.
+pub fn label_clusters(
+    docs: &[DocFeatures],
+    assignment: &[usize],
+    k: usize,
+    params: &TfidfParams,
+) -> Vec<String> {
+    let vocabulary = Vocabulary::fit(docs, params);
+    let mut centroids = Array2::<f32>::zeros((k, vocabulary.len().max(1)));
+    for (doc, &c) in docs.iter().zip(assignment) {
+        for (i, w) in vocabulary.transform(doc) {
+            centroids[[c, i as usize]] += w;
+        }
+    }
+    let surfaces = surface_forms(docs);
+    centroids
+        .rows()
+        .into_iter()
+        .map(|centroid| {
+            let centroid = centroid.to_vec();
+            label(&top_features(&centroid, &vocabulary), &surfaces)
+        })
+        .collect()
+}
 
 /// Finds themes in `docs`, continuing `previous` where they still exist.
 pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParams) -> Detection {
