@@ -405,7 +405,8 @@ impl Themes {
     }
 
     /// Renames (and pins the label of) a theme, and/or sets (and pins) its owner. Durable on
-    /// return.
+    /// return. Waits for a refresh of the workspace in progress: a refresh rewrites every theme
+    /// from what it read when it started, and would otherwise write over the person's edit.
     pub fn update(
         &self,
         workspace: &str,
@@ -419,6 +420,8 @@ impl Themes {
         if let Some(owner) = &owner {
             self.limits.check_name("owner", owner)?;
         }
+        let lock = self.refresh_lock(workspace);
+        let _guard = lock.lock();
         let mut theme = self.get(workspace, id)?;
         if let Some(label) = label {
             theme.label = label;
@@ -610,5 +613,58 @@ mod tests {
         let summary = themes.refresh(&taxonomy, "ws", &params).unwrap();
         assert_eq!(summary.verbatims, 60);
         assert_eq!(themes.active("ws").unwrap().len(), summary.themes);
+    }
+
+    #[test]
+    fn an_edit_waits_for_a_refresh_in_progress_and_survives_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let texts = [
+            "app crashes on launch",
+            "charged twice this month",
+            "slow sync",
+        ];
+        let records = (0..60).map(|i| verbatim(texts[i % 3])).collect();
+        store.insert_blocking("ws", records).unwrap();
+        let themes = Arc::new(Themes::new(store, Limits::default()));
+        let taxonomy = Taxonomy::default_saas();
+        let params = ThemeParams {
+            k: Some(3),
+            ..Default::default()
+        };
+        themes.refresh(&taxonomy, "ws", &params).unwrap();
+        let id = themes.active("ws").unwrap()[0].id.clone();
+        let before = themes.get("ws", &id).unwrap().label;
+
+        // While a refresh holds the workspace, the edit waits rather than being overwritten.
+        let lock = themes.refresh_lock("ws");
+        let refreshing = lock.lock();
+        let (started, edit) = {
+            let (themes, id) = (themes.clone(), id.clone());
+            let (tell, started) = std::sync::mpsc::channel();
+            let edit = std::thread::spawn(move || {
+                tell.send(()).unwrap();
+                themes.update("ws", &id, Some("Crash on launch".into()), None)
+            });
+            (started, edit)
+        };
+        started.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(
+            themes.get("ws", &id).unwrap().label,
+            before,
+            "written during a refresh"
+        );
+        drop(refreshing);
+        let edited = edit.join().unwrap().unwrap();
+        assert_eq!(edited.label, "Crash on launch");
+
+        // The next refresh keeps the pinned label.
+        themes.refresh(&taxonomy, "ws", &params).unwrap();
+        let kept = themes.get("ws", &id).unwrap();
+        assert_eq!(
+            (kept.label.as_str(), kept.label_pinned),
+            ("Crash on launch", true)
+        );
     }
 }
