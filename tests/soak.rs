@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{connect, spawn_serve, ServeProcess};
+use tideline::client::bench::bench_item;
 use tideline::proto::ingest_service_client::IngestServiceClient;
 use tideline::proto::verbatim_service_client::VerbatimServiceClient;
-use tideline::proto::{self, IngestVerbatimsRequest, NewVerbatim};
+use tideline::proto::{self, IngestVerbatimsRequest};
 use tonic::transport::Channel;
 
 const CLIENTS: usize = 32;
@@ -24,28 +25,6 @@ const ITEMS_PER_CALL: usize = 20;
 const STALL: Duration = Duration::from_secs(15);
 /// How long one call may take before the client gives up on it.
 const CALL_DEADLINE: Duration = Duration::from_secs(60);
-
-const PHRASES: [&str; 8] = [
-    "the app crashed when I exported my report",
-    "I was charged twice this month and support never answered",
-    "love the new dashboard, much faster",
-    "password reset email never arrives",
-    "sync between devices takes hours",
-    "great onboarding call, thank you",
-    "the invoice shows the wrong plan",
-    "search returns nothing for last week's tickets",
-];
-
-/// One item: a unique external id and a text built from it.
-fn soak_item(external_id: &str, n: usize) -> NewVerbatim {
-    NewVerbatim {
-        source: proto::Source::Ticket as i32,
-        external_id: external_id.to_string(),
-        text: format!("{} ({external_id})", PHRASES[n % PHRASES.len()]),
-        customer_id: format!("c{}", n % 97),
-        ..Default::default()
-    }
-}
 
 /// What the clients were told: external id → verbatim id, for every acknowledged item; and every
 /// external id sent, acknowledged or not.
@@ -103,7 +82,7 @@ async fn client_loop(
         let items = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| soak_item(id, client + call + i))
+            .map(|(i, id)| bench_item(id, client + call + i))
             .collect();
         ledger.lock().unwrap().sent.extend(ids.iter().cloned());
         let mut request = tonic::Request::new(IngestVerbatimsRequest {
@@ -165,7 +144,7 @@ async fn resend_everything(process: &ServeProcess, ledger: &Ledger) -> usize {
                     .take(3)
                     .map(|p| p.parse::<usize>().unwrap())
                     .sum();
-                soak_item(id, n)
+                bench_item(id, n)
             })
             .collect();
         let results = ingest

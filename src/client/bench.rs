@@ -354,7 +354,9 @@ const SEARCHES: [&str; 4] = [
     "\"new dashboard\"",
 ];
 
-fn bench_item(external_id: &str, n: usize) -> proto::NewVerbatim {
+/// The `n`th load item: a short ticket (one of eight phrases, with its external id so every text
+/// differs) from one of 97 customers.
+pub fn bench_item(external_id: &str, n: usize) -> proto::NewVerbatim {
     proto::NewVerbatim {
         source: proto::Source::Ticket as i32,
         external_id: external_id.to_string(),

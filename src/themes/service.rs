@@ -588,8 +588,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_refresh_that_panics_fails_alone_and_the_next_one_runs() {
+    /// Themes over a store holding 60 verbatims of three topics in workspace `ws`, the default
+    /// taxonomy, and parameters for three themes.
+    fn three_topics() -> (tempfile::TempDir, Themes, Taxonomy, ThemeParams) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let texts = [
@@ -599,12 +600,21 @@ mod tests {
         ];
         let records = (0..60).map(|i| verbatim(texts[i % 3])).collect();
         store.insert_blocking("ws", records).unwrap();
-        let themes = Themes::new(store, Limits::default());
-        let taxonomy = Taxonomy::default_saas();
         let params = ThemeParams {
             k: Some(3),
             ..Default::default()
         };
+        (
+            dir,
+            Themes::new(store, Limits::default()),
+            Taxonomy::default_saas(),
+            params,
+        )
+    }
+
+    #[test]
+    fn a_refresh_that_panics_fails_alone_and_the_next_one_runs() {
+        let (_dir, themes, taxonomy, params) = three_topics();
         PANIC_IN_NEXT_REFRESH.store(true, Ordering::SeqCst);
         let failed = themes.refresh(&taxonomy, "ws", &params);
         assert!(matches!(failed, Err(Error::Panicked(_))), "{failed:?}");
@@ -617,21 +627,8 @@ mod tests {
 
     #[test]
     fn an_edit_waits_for_a_refresh_in_progress_and_survives_the_next() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let texts = [
-            "app crashes on launch",
-            "charged twice this month",
-            "slow sync",
-        ];
-        let records = (0..60).map(|i| verbatim(texts[i % 3])).collect();
-        store.insert_blocking("ws", records).unwrap();
-        let themes = Arc::new(Themes::new(store, Limits::default()));
-        let taxonomy = Taxonomy::default_saas();
-        let params = ThemeParams {
-            k: Some(3),
-            ..Default::default()
-        };
+        let (_dir, themes, taxonomy, params) = three_topics();
+        let themes = Arc::new(themes);
         themes.refresh(&taxonomy, "ws", &params).unwrap();
         let id = themes.active("ws").unwrap()[0].id.clone();
         let before = themes.get("ws", &id).unwrap().label;
