@@ -3,8 +3,10 @@
 //! of the first refresh (all themes new) and of a second one (ids continue), then of an alert
 //! evaluation at the end of the 90 days and of a 30-day daily backtest, and peak memory.
 //!
-//! Run: `cargo bench --bench refresh_themes`. Texts are `../shared/data/airline_tweets.csv`
-//! cycled to 100,000 rows (each copy is a distinct verbatim).
+//! Run: `cargo bench --bench refresh_themes` (themes by meaning, with the model that
+//! `scripts/fetch-model.sh` fetches) or `cargo bench --bench refresh_themes -- lexical` (TF-IDF
+//! alone). Texts are `../shared/data/airline_tweets.csv` cycled to 100,000 rows (each copy is a
+//! distinct verbatim).
 
 use std::path::Path;
 use std::time::Instant;
@@ -90,8 +92,18 @@ fn main() {
     store.flush_blocking().unwrap();
     drop(verbatims);
     let before = peak_rss_mib();
-    let themes = Arc::new(Themes::new(store.clone(), Limits::default()));
+    let encoder = if std::env::args().any(|a| a == "lexical") {
+        Err("the lexical run was asked for".to_string())
+    } else {
+        tideline::embedding::open_default(Some(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+        ))
+        .map(|e| Arc::new(e) as Arc<dyn tideline::embedding::Encoder>)
+        .map_err(|e| e.to_string())
+    };
+    let themes = Arc::new(Themes::new(store.clone(), Limits::default(), encoder));
     let params = ThemeParams::default();
+    println!("method: {}", themes.planned_method(&params));
     for run in ["first (all new)", "second (continuing)"] {
         let started = Instant::now();
         let summary = themes.refresh(&taxonomy, "bench", &params).unwrap();

@@ -193,6 +193,13 @@ pub struct ThemesConfig {
     pub min_themes: usize,
     /// Most themes an automatic refresh looks for.
     pub max_themes: usize,
+    /// The share of meaning in the similarity themes are found by (the rest is TF-IDF), when
+    /// the sentence encoder is present; 0 finds themes by words alone.
+    pub meaning_weight: f32,
+    /// Where the sentence encoder's model is (`potion-base-8M/` inside; fetched by
+    /// `scripts/fetch-model.sh`). Default: `TIDELINE_MODELS_DIR`, else `models`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ThemesConfig {
@@ -201,6 +208,8 @@ impl Default for ThemesConfig {
             refresh_interval_secs: 3600,
             min_themes: 5,
             max_themes: 80,
+            meaning_weight: 0.9,
+            models_dir: None,
         }
     }
 }
@@ -212,6 +221,7 @@ impl ThemesConfig {
             k,
             min_k: self.min_themes,
             max_k: self.max_themes,
+            meaning_weight: self.meaning_weight,
             ..Default::default()
         }
     }
@@ -452,6 +462,9 @@ impl Config {
                 "must be at least 2 and at most themes.max_themes",
             ));
         }
+        if !(0.0..=1.0).contains(&self.themes.meaning_weight) {
+            return Err(invalid("themes.meaning_weight", "must be between 0 and 1"));
+        }
         if self.index.commit_interval_ms == 0 {
             return Err(invalid("index.commit_interval_ms", "must be positive"));
         }
@@ -617,6 +630,7 @@ mod tests {
                 refresh_interval_secs: 17,
                 min_themes: 3,
                 max_themes: 19,
+                ..Default::default()
             },
             alerts: AlertsConfig {
                 evaluate_interval_secs: 20,

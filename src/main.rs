@@ -170,11 +170,14 @@ enum EvalCommand {
         /// Number of themes; chosen automatically when absent.
         #[arg(long)]
         k: Option<usize>,
-        /// What texts are clustered on (embedding and joint need scripts/fetch-model.sh).
-        #[arg(long, value_enum, default_value = "tfidf")]
+        /// What texts are clustered on: joint (the service's default: embeddings with TF-IDF),
+        /// embedding, or tfidf (the fallback without the model). Embedding and joint need
+        /// scripts/fetch-model.sh.
+        #[arg(long, value_enum, default_value = "joint")]
         method: eval::ClusterMethod,
-        /// With --method joint: the share of the cosine that comes from the embeddings.
-        #[arg(long, default_value_t = 0.5)]
+        /// With --method joint: the share of the cosine that comes from the embeddings (the
+        /// service's default, themes.meaning_weight, is 0.9).
+        #[arg(long, default_value_t = 0.9)]
         meaning_weight: f32,
     },
 }

@@ -31,27 +31,30 @@ pub fn severity(evidence: &Evidence) -> AlertSeverity {
 }
 
 /// "+340% share of voice, last 7 days (57 mentions)", or for a sentiment spike
-/// "negative mentions 31% → 72%, last 7 days (57 mentions)".
-pub fn summary(rule: RuleKind, evidence: &Evidence) -> String {
+/// "negative mentions 31% → 72%, last 7 days (57 mentions)". An incident over several themes
+/// says so ("57 mentions in 3 related themes"), and a rise with a sentiment jump says both,
+/// in the order of `signals`.
+pub fn summary(signals: &[RuleKind], evidence: &Evidence, themes: usize) -> String {
     let window = describe_duration((evidence.window_end - evidence.window_start) / SECOND);
-    match rule {
-        RuleKind::Velocity if evidence.baseline_mentions == 0 => format!(
-            "new: {} mentions, {:.1}% of voice, last {window} (none before)",
-            evidence.mentions,
-            evidence.share * 100.0
-        ),
-        RuleKind::Velocity => format!(
-            "{:+.0}% share of voice, last {window} ({} mentions)",
-            evidence.velocity * 100.0,
-            evidence.mentions
-        ),
-        RuleKind::NegativeSentimentSpike => format!(
-            "negative mentions {:.0}% → {:.0}%, last {window} ({} mentions)",
-            evidence.baseline_negative_share * 100.0,
-            evidence.negative_share * 100.0,
-            evidence.mentions
-        ),
-    }
+    let mentions = match themes {
+        0 | 1 => format!("{} mentions", evidence.mentions),
+        n => format!("{} mentions in {n} related themes", evidence.mentions),
+    };
+    let parts: Vec<String> = signals
+        .iter()
+        .map(|signal| match signal {
+            RuleKind::Velocity if evidence.baseline_mentions == 0 => {
+                format!("new: {:.1}% of voice (none before)", evidence.share * 100.0)
+            }
+            RuleKind::Velocity => format!("{:+.0}% share of voice", evidence.velocity * 100.0),
+            RuleKind::NegativeSentimentSpike => format!(
+                "negative mentions {:.0}% → {:.0}%",
+                evidence.baseline_negative_share * 100.0,
+                evidence.negative_share * 100.0
+            ),
+        })
+        .collect();
+    format!("{}, last {window} ({mentions})", parts.join("; "))
 }
 
 /// A next step for the owning team, by rule and severity.
@@ -232,19 +235,28 @@ mod tests {
     fn summaries_and_actions_read_well() {
         let e = evidence(3.4, -0.5, 0.0, 0.0);
         assert_eq!(
-            summary(RuleKind::Velocity, &e),
+            summary(&[RuleKind::Velocity], &e, 1),
             "+340% share of voice, last 7 days (57 mentions)"
+        );
+        assert_eq!(
+            summary(
+                &[RuleKind::Velocity, RuleKind::NegativeSentimentSpike],
+                &e,
+                3
+            ),
+            "+340% share of voice; negative mentions 31% → 72%, last 7 days \
+             (57 mentions in 3 related themes)"
         );
         let new = Evidence {
             baseline_mentions: 0,
             ..e.clone()
         };
         assert_eq!(
-            summary(RuleKind::Velocity, &new),
-            "new: 57 mentions, 5.0% of voice, last 7 days (none before)"
+            summary(&[RuleKind::Velocity], &new, 1),
+            "new: 5.0% of voice (none before), last 7 days (57 mentions)"
         );
         assert_eq!(
-            summary(RuleKind::NegativeSentimentSpike, &e),
+            summary(&[RuleKind::NegativeSentimentSpike], &e, 1),
             "negative mentions 31% → 72%, last 7 days (57 mentions)"
         );
         let action = recommended_action(

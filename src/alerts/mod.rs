@@ -133,7 +133,18 @@ fn one() -> f64 {
     1.0
 }
 
-/// An emerging-issue alert.
+/// A theme an alert's incident spans, with its own mentions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertTheme {
+    pub id: String,
+    pub label: String,
+    pub mentions: u64,
+    pub baseline_mentions: u64,
+}
+
+/// An emerging-issue alert: one per incident. Themes that rise together and are about the same
+/// thing are one alert (`themes`), and a rise in volume and a jump in negative sentiment on it
+/// are one alert with two `signals`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// `AL-000001`, per workspace, never reused.
@@ -161,6 +172,34 @@ pub struct Alert {
     pub notes: Vec<AlertNote>,
     #[serde(default)]
     pub backtest: bool,
+    /// Every theme of the incident, the alert's own `theme_id` first; the evidence counts their
+    /// mentions together.
+    #[serde(default)]
+    pub themes: Vec<AlertTheme>,
+    /// What fired, `rule` first.
+    #[serde(default)]
+    pub signals: Vec<RuleKind>,
+}
+
+impl Alert {
+    /// The ids of the incident's themes (the alert's own theme for alerts recorded before
+    /// incidents spanned themes).
+    pub fn theme_ids(&self) -> Vec<&str> {
+        if self.themes.is_empty() {
+            vec![self.theme_id.as_str()]
+        } else {
+            self.themes.iter().map(|t| t.id.as_str()).collect()
+        }
+    }
+
+    /// The signals that fired (the rule alone for alerts recorded before signals were joined).
+    pub fn fired(&self) -> Vec<RuleKind> {
+        if self.signals.is_empty() {
+            vec![self.rule]
+        } else {
+            self.signals.clone()
+        }
+    }
 }
 
 /// Formats an alert id.

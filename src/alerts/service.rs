@@ -72,7 +72,10 @@ impl AlertFilter {
             && self.min_severity.is_none_or(|s| alert.severity >= s)
             && self.raised_after.is_none_or(|t| alert.raised_at >= t)
             && self.raised_before.is_none_or(|t| alert.raised_at < t)
-            && self.theme_id.as_ref().is_none_or(|t| *t == alert.theme_id)
+            && self
+                .theme_id
+                .as_ref()
+                .is_none_or(|t| alert.theme_ids().contains(&t.as_str()))
             && (self.include_backtests || !alert.backtest)
     }
 }
@@ -215,9 +218,13 @@ impl Alerts {
             for alert in self.store.docs::<Alert>(workspace, DocKind::Alert)? {
                 // Live evaluations cool down on live alerts, recorded backtests on backtests.
                 if alert.backtest != options.live() {
-                    let key = (alert.theme_id.clone(), alert.rule);
-                    let at = last_raised.entry(key).or_insert(alert.raised_at);
-                    *at = (*at).max(alert.raised_at);
+                    for theme in alert.theme_ids() {
+                        for signal in alert.fired() {
+                            let key = (theme.to_string(), signal);
+                            let at = last_raised.entry(key).or_insert(alert.raised_at);
+                            *at = (*at).max(alert.raised_at);
+                        }
+                    }
                 }
             }
         }

@@ -74,15 +74,42 @@ fn status_from_proto(field: &str, raw: i32) -> Result<AlertStatus, ValidationErr
     }
 }
 
+fn rule_to_proto(rule: RuleKind) -> proto::AlertRuleKind {
+    match rule {
+        RuleKind::Velocity => proto::AlertRuleKind::Velocity,
+        RuleKind::NegativeSentimentSpike => proto::AlertRuleKind::NegativeSentimentSpike,
+    }
+}
+
 pub fn alert_to_proto(a: Alert) -> proto::Alert {
+    let signals = a
+        .fired()
+        .into_iter()
+        .map(|s| rule_to_proto(s) as i32)
+        .collect();
+    let themes = if a.themes.is_empty() {
+        vec![proto::AlertTheme {
+            id: a.theme_id.clone(),
+            label: a.theme_label.clone(),
+            mentions: a.evidence.mentions,
+            baseline_mentions: a.evidence.baseline_mentions,
+        }]
+    } else {
+        a.themes
+            .into_iter()
+            .map(|t| proto::AlertTheme {
+                id: t.id,
+                label: t.label,
+                mentions: t.mentions,
+                baseline_mentions: t.baseline_mentions,
+            })
+            .collect()
+    };
     let e = a.evidence;
     let ts = |micros| Some(convert::timestamp(micros));
     proto::Alert {
         id: a.id,
-        rule: match a.rule {
-            RuleKind::Velocity => proto::AlertRuleKind::Velocity,
-            RuleKind::NegativeSentimentSpike => proto::AlertRuleKind::NegativeSentimentSpike,
-        } as i32,
+        rule: rule_to_proto(a.rule) as i32,
         status: status_to_proto(a.status) as i32,
         severity: severity_to_proto(a.severity) as i32,
         theme_id: a.theme_id,
@@ -131,6 +158,8 @@ pub fn alert_to_proto(a: Alert) -> proto::Alert {
             .collect(),
         backtest: a.backtest,
         dispersion: e.dispersion,
+        themes,
+        signals,
     }
 }
 

@@ -145,6 +145,7 @@ impl ThemeService for ThemeApi {
                 .phase(&workspace)
                 .as_str()
                 .to_string(),
+            method: self.engine.theme_method(&workspace).await?.to_string(),
         }))
     }
 
@@ -227,6 +228,7 @@ impl ThemeService for ThemeApi {
             coverage: s.coverage,
             reassigned: s.reassigned as u64,
             elapsed_seconds: s.seconds,
+            method: s.method.to_string(),
         }))
     }
 

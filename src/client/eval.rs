@@ -352,7 +352,7 @@ pub fn cluster_report(
     e: &ClusterEval,
 ) -> String {
     format!(
-        "clusters on {} ({method:?}, k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} labels matching {:.3} of {} pure themes elapsed {:.2} s (encoding {:.2} s)",
+        "clusters on {} ({method:?}, k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} labels matching {:.3} of {} pure themes; incident rule joins {} of {} same-label theme pairs and {} of {} different-label pairs ({}); elapsed {:.2} s (encoding {:.2} s)",
         file.display(),
         k.map_or("auto".to_string(), |k| k.to_string()),
         e.rows,
@@ -363,6 +363,11 @@ pub fn cluster_report(
         e.coverage,
         e.label_match,
         e.pure_themes,
+        e.related.same_label_joined,
+        e.related.same_label_pairs,
+        e.related.different_label_joined,
+        e.related.different_label_pairs,
+        e.related.quantiles(),
         e.seconds,
         e.encoding_seconds
     )
@@ -383,6 +388,7 @@ pub struct ClusterEval {
     /// shares a content word (by stem) with that label's name (`card_arrival` → card, arrival).
     pub pure_themes: usize,
     pub label_match: f64,
+    pub related: RelatedThemes,
 }
 
 /// Clusters every row's text (fixed `k`, or chosen automatically) and compares with the labels.
@@ -412,39 +418,50 @@ pub fn clusters(
         }
     };
     let started = Instant::now();
-    let docs: Vec<_> = rows
+    let docs: Vec<crate::themes::detect::ThemeDoc> = rows
         .iter()
-        .map(|(t, _)| crate::themes::tfidf::features(t, crate::text::StemLanguage::English, true))
+        .map(|(t, _)| crate::themes::detect::ThemeDoc {
+            text: t.clone(),
+            language: crate::text::StemLanguage::English,
+        })
         .collect();
+    // The refresh's own detection: fit on a sample, assign all, drop small or incoherent
+    // clusters into "unthemed", label.
     let params = crate::themes::ThemeParams {
         k,
+        meaning_weight: match method {
+            ClusterMethod::Tfidf => 0.0,
+            ClusterMethod::Embedding => 1.0,
+            ClusterMethod::Joint => meaning_weight,
+        },
         ..Default::default()
     };
     let mut encoding_seconds = 0.0;
-    let fitted = match &encoder {
-        None => crate::themes::fit(&docs, &params).clusters,
-        Some(encoder) => {
-            let texts: Vec<String> = rows.iter().map(|(t, _)| t.clone()).collect();
-            let encoding = Instant::now();
-            let embeddings = encoder.encode(&texts);
-            encoding_seconds = encoding.elapsed().as_secs_f64();
-            let lexical = (method == ClusterMethod::Joint).then(|| {
-                let vocabulary = crate::themes::tfidf::Vocabulary::fit(&docs, &params.tfidf);
-                let rows: Vec<_> = docs.iter().map(|d| vocabulary.transform(d)).collect();
-                (rows, vocabulary.len())
+    let vectors = encoder.as_ref().map(|encoder| {
+        let texts: Vec<String> = rows.iter().map(|(t, _)| t.clone()).collect();
+        let encoding = Instant::now();
+        let vectors = encoder.encode(&texts);
+        encoding_seconds = encoding.elapsed().as_secs_f64();
+        vectors
+    });
+    let meaning =
+        encoder
+            .as_ref()
+            .zip(vectors.as_ref())
+            .map(|(e, vectors)| crate::themes::detect::Meaning {
+                encoder: e.name(),
+                dims: e.dims(),
+                vectors,
             });
-            let (rows, dims) = crate::themes::embedding_rows(
-                &embeddings,
-                encoder.dims(),
-                lexical
-                    .as_ref()
-                    .map(|(rows, dims)| (rows.as_slice(), *dims, meaning_weight)),
-            );
-            crate::themes::cluster_rows(&rows, dims, &params)
-        }
-    };
+    let detection = crate::themes::detect::detect(&docs, meaning, &[], &params);
     let seconds = started.elapsed().as_secs_f64();
-    let predicted = fitted.assignment.clone();
+    // Unthemed documents count as one more cluster.
+    let unthemed = detection.themes.len();
+    let predicted: Vec<usize> = detection
+        .assignment
+        .iter()
+        .map(|a| a.unwrap_or(unthemed))
+        .collect();
     let names: Vec<&str> = {
         let mut names = vec![""; label_ids.len()];
         for (name, &id) in &label_ids {
@@ -452,31 +469,122 @@ pub fn clusters(
         }
         names
     };
-    let labels = crate::themes::detect::label_clusters(
-        &docs,
-        &predicted,
-        fitted.centroids.nrows(),
-        &params.tfidf,
-    );
+    let labels: Vec<String> = detection.themes.iter().map(|t| t.label.clone()).collect();
     let (pure_themes, label_match) = label_agreement(&gold, &predicted, &labels, &names);
-    let themes = {
-        let mut v = predicted.clone();
-        v.sort_unstable();
-        v.dedup();
-        v.len()
-    };
+    let related = related_themes(&gold, &detection);
     Ok(ClusterEval {
         rows: rows.len(),
         nmi: nmi(&gold, &predicted),
         ari: ari(&gold, &predicted),
         accuracy: matched_accuracy(&gold, &predicted),
-        coverage: 1.0,
-        themes,
+        coverage: detection.coverage(),
+        themes: detection.themes.len(),
         seconds,
         encoding_seconds,
         pure_themes,
         label_match,
+        related,
     })
+}
+
+/// How well "about the same thing" (the incident rule, [`same_incident_similarity`]) separates
+/// themes: over pairs of pure themes (purity ≥ 0.5), those whose majority label is the same and
+/// those whose majority labels differ, and how many of each the rule would join.
+#[derive(Debug, Clone, Default)]
+pub struct RelatedThemes {
+    pub same_label_pairs: usize,
+    pub same_label_joined: usize,
+    pub different_label_pairs: usize,
+    pub different_label_joined: usize,
+    /// The meaning cosines of the pairs (when themes have meaning centroids), sorted.
+    pub same_label_cosines: Vec<f32>,
+    pub different_label_cosines: Vec<f32>,
+}
+
+impl RelatedThemes {
+    /// "same label: p10 0.81 p50 0.88; different: p50 0.52 p95 0.71 p99 0.79".
+    pub fn quantiles(&self) -> String {
+        let q = |v: &[f32], p: f64| {
+            if v.is_empty() {
+                f32::NAN
+            } else {
+                v[((v.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        let (same, different) = (&self.same_label_cosines, &self.different_label_cosines);
+        format!(
+            "meaning cosine of same-label theme pairs p10 {:.2} p50 {:.2}; different-label p50 {:.2} p95 {:.2} p99 {:.2}",
+            q(same, 0.1),
+            q(same, 0.5),
+            q(different, 0.5),
+            q(different, 0.95),
+            q(different, 0.99)
+        )
+    }
+}
+
+fn related_themes(gold: &[usize], detection: &crate::themes::detect::Detection) -> RelatedThemes {
+    let majority: Vec<Option<usize>> = detection
+        .themes
+        .iter()
+        .map(|t| {
+            let mut counts: HashMap<usize, usize> = HashMap::new();
+            for &d in &t.members {
+                *counts.entry(gold[d]).or_default() += 1;
+            }
+            counts
+                .into_iter()
+                .max_by_key(|&(g, n)| (n, std::cmp::Reverse(g)))
+                .filter(|&(_, n)| n * 2 >= t.members.len())
+                .map(|(g, _)| g)
+        })
+        .collect();
+    let mut related = RelatedThemes::default();
+    for a in 0..detection.themes.len() {
+        for b in a + 1..detection.themes.len() {
+            let (Some(ga), Some(gb)) = (majority[a], majority[b]) else {
+                continue;
+            };
+            let (ta, tb) = (&detection.themes[a], &detection.themes[b]);
+            let joined = same_incident_similarity(ta, tb);
+            let cosine = ta
+                .meaning
+                .as_ref()
+                .zip(tb.meaning.as_ref())
+                .and_then(|(x, y)| x.similarity(y));
+            if ga == gb {
+                related.same_label_pairs += 1;
+                related.same_label_joined += joined as usize;
+                related.same_label_cosines.extend(cosine);
+            } else {
+                related.different_label_pairs += 1;
+                related.different_label_joined += joined as usize;
+                related.different_label_cosines.extend(cosine);
+            }
+        }
+    }
+    related.same_label_cosines.sort_by(f32::total_cmp);
+    related.different_label_cosines.sort_by(f32::total_cmp);
+    related
+}
+
+/// The alert rule's test of whether two themes are about the same thing, on found themes.
+fn same_incident_similarity(
+    a: &crate::themes::detect::FoundTheme,
+    b: &crate::themes::detect::FoundTheme,
+) -> bool {
+    use crate::alerts::evaluate::{SAME_INCIDENT_MEANING, SAME_INCIDENT_WORDS};
+    match a
+        .meaning
+        .as_ref()
+        .zip(b.meaning.as_ref())
+        .and_then(|(x, y)| x.similarity(y))
+    {
+        Some(cosine) => cosine >= SAME_INCIDENT_MEANING,
+        None => {
+            crate::themes::detect::sparse_cosine(&a.centroid, &b.centroid) >= SAME_INCIDENT_WORDS
+        }
+    }
 }
 
 /// Of the themes whose members are at least half one gold label, how many there are and the share
@@ -513,7 +621,10 @@ pub fn label_agreement(
             continue;
         }
         pure += 1;
-        let label = labels.get(*theme).map_or("", String::as_str);
+        // Unthemed documents have no label and are not a theme.
+        let Some(label) = labels.get(*theme) else {
+            continue;
+        };
         if !stems(label).is_disjoint(&stems(names[majority])) {
             matching += 1;
         }

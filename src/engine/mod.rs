@@ -62,12 +62,29 @@ impl Engine {
         let index_dir = config.index_dir();
         let memory = config.index.writer_memory_mb;
         let min_free = config.min_free_disk_mb.saturating_mul(1024 * 1024);
-        let (store, opened) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let models_dir = config.themes.models_dir.clone();
+        let (store, opened, encoder) = tokio::task::spawn_blocking(move || -> Result<_> {
             let store = Store::open_keeping_free(&store_dir, min_free)?;
             let opened = SearchIndex::open(&index_dir, memory)?;
-            Ok((store, opened))
+            let encoder = crate::embedding::open_default(models_dir.as_deref());
+            Ok((store, opened, encoder))
         })
         .await??;
+        let encoder = match encoder {
+            Ok(encoder) => {
+                use crate::embedding::Encoder;
+                tracing::info!(
+                    encoder = encoder.name(),
+                    dims = encoder.dims(),
+                    "themes are found by meaning"
+                );
+                Ok(Arc::new(encoder) as Arc<dyn crate::embedding::Encoder>)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "themes fall back to tf-idf");
+                Err(e.to_string())
+            }
+        };
         let store = Arc::new(store);
         let pager = Pager::new(store.page_key()?, config.limits.max_page_size);
         tracing::info!(
@@ -89,7 +106,7 @@ impl Engine {
                  of at least 16 characters, or serve a loopback address with --no-auth"
             )));
         }
-        let themes = Arc::new(Themes::new(store.clone(), limits.clone()));
+        let themes = Arc::new(Themes::new(store.clone(), limits.clone(), encoder));
         let webhooks = Arc::new(Webhooks::new(
             store.clone(),
             config.webhooks.clone(),

@@ -134,6 +134,13 @@ impl Engine {
         Ok(summary)
     }
 
+    /// How the workspace's themes were found (else how its next refresh will find them).
+    pub async fn theme_method(&self, workspace: &str) -> Result<crate::themes::Method> {
+        let params = self.config.themes.params(None);
+        let ws = workspace.to_string();
+        self.run(move |s| s.themes.method(&ws, &params)).await
+    }
+
     /// Evaluates a workspace's alert rules (live, or a backtest with `as_of`).
     pub async fn evaluate_alerts(
         &self,

@@ -2,14 +2,21 @@
 //! drop small or incoherent clusters into "unthemed", label each theme with its most distinctive
 //! phrases in their surface form, pick representative quotes, and match the new themes to the
 //! previous ones so ids survive refreshes.
+//!
+//! Documents are clustered by meaning when their sentence embeddings are given ([`Meaning`]):
+//! each row is the embedding scaled by √w joined with the TF-IDF row scaled by √(1 − w)
+//! (`ThemeParams::meaning_weight` = w), so the cosine of two rows is w × their meaning
+//! similarity + (1 − w) × their lexical one. Without embeddings w is 0 and themes are lexical.
+//! Labels and keywords always come from the lexical part of a theme's centroid.
 
 use std::collections::HashMap;
 
 use ndarray::Array2;
 
-use super::kmeans::{cluster_from, nearest, Clusters, KMeansParams};
+use super::kmeans::{cluster_from, nearest_all, Clusters, KMeansParams};
+use super::record::MeaningCentroid;
 use super::tfidf::{features, DocFeatures, SparseRow, TfidfParams, Vocabulary};
-use super::{choose_k, ThemeParams};
+use super::{choose_k, embedding_rows, ThemeParams};
 use crate::text::StemLanguage;
 
 /// A document to theme.
@@ -19,11 +26,22 @@ pub struct ThemeDoc {
     pub language: StemLanguage,
 }
 
-/// A theme from an earlier refresh: its id and centroid over feature stems.
+/// A theme from an earlier refresh: its id, its centroid over feature stems and, when it was
+/// found by meaning, its centroid in the encoder's space.
 #[derive(Debug, Clone)]
 pub struct PreviousTheme {
     pub id: String,
     pub centroid: Vec<(String, f32)>,
+    pub meaning: Option<MeaningCentroid>,
+}
+
+/// The documents' sentence embeddings: one unit vector (or all zeros) of `dims` numbers per
+/// document, in order, from the encoder named `encoder`.
+#[derive(Debug, Clone, Copy)]
+pub struct Meaning<'a> {
+    pub encoder: &'a str,
+    pub dims: usize,
+    pub vectors: &'a [Vec<f32>],
 }
 
 /// A theme found by this run.
@@ -35,6 +53,8 @@ pub struct FoundTheme {
     pub keywords: Vec<(String, f32)>,
     /// Centroid over feature stems (top features), for matching with later runs.
     pub centroid: Vec<(String, f32)>,
+    /// Centroid in the encoder's space, when found by meaning.
+    pub meaning: Option<MeaningCentroid>,
     /// Indices of member documents.
     pub members: Vec<usize>,
     /// Indices of up to 3 representative documents: close to the centroid, not near-duplicates.
@@ -66,21 +86,44 @@ impl Detection {
     }
 }
 
-/// What live assignment at ingest needs: the vocabulary and one centroid per theme.
+/// What live assignment at ingest needs: the vocabulary and one centroid per theme, and when
+/// themes were found by meaning, the meaning part of each centroid.
+///
+/// A centroid of the joint space is stored as its two parts (each as long as it is in the unit
+/// joint centroid), so a new text scores exactly as k-means scored the refreshed ones:
+/// √(1 − w) × (its TF-IDF row · lexical part) + √w × (its embedding · meaning part).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LiveModel {
     pub terms: Vec<String>,
     pub idf: Vec<f32>,
-    /// Per theme index: sparse centroid over `terms`.
+    /// Per theme index: the lexical part of its centroid over `terms`.
     pub centroids: Vec<SparseRow>,
     pub bigrams: bool,
     pub floor: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<LiveMeaning>,
 }
 
+/// The meaning part of a live model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LiveMeaning {
+    /// The encoder new texts must be embedded with.
+    pub encoder: String,
+    /// w: the meaning part's share of a similarity.
+    pub weight: f32,
+    /// Per theme index: the meaning part of its centroid.
+    pub centroids: Vec<Vec<f32>>,
+}
+
+/// Distinct documents the automatic choice of k clusters at most.
+const CHOOSE_K_SAMPLE: usize = 5000;
 /// Features kept per centroid for identity matching and live assignment.
 const CENTROID_FEATURES: usize = 300;
-/// Two themes whose centroids are at least this similar are the same theme.
+/// Two lexical themes whose centroids are at least this similar are the same theme.
 pub const SAME_THEME: f32 = 0.5;
+/// Two themes whose meaning centroids are at least this similar are the same theme, as far as
+/// meaning goes (sentence embeddings of unrelated texts are already far from orthogonal).
+pub const SAME_MEANING: f32 = 0.85;
 /// Quotes more similar than this to an already chosen quote are near-duplicates.
 const NEAR_DUPLICATE: f32 = 0.8;
 
@@ -111,8 +154,50 @@ pub fn label_clusters(
         .collect()
 }
 
-/// Finds themes in `docs`, continuing `previous` where they still exist.
-pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParams) -> Detection {
+/// How rows are laid out: `meaning_dims` embedding numbers first, then the lexical features.
+#[derive(Debug, Clone, Copy)]
+struct Space {
+    meaning_dims: usize,
+    lexical_dims: usize,
+    /// w; 0 when there are no embeddings.
+    weight: f32,
+}
+
+impl Space {
+    fn dims(&self) -> usize {
+        self.meaning_dims + self.lexical_dims
+    }
+
+    /// How similar two themes are: w × meaning cosine + (1 − w) × lexical cosine when both have
+    /// a meaning centroid from the same encoder, else the lexical cosine; and the threshold at
+    /// which that makes them the same theme.
+    fn theme_similarity(
+        &self,
+        a: (&[(String, f32)], Option<&MeaningCentroid>),
+        b: (&[(String, f32)], Option<&MeaningCentroid>),
+    ) -> (f32, f32) {
+        let lexical = sparse_cosine(a.0, b.0);
+        match a.1.zip(b.1).and_then(|(x, y)| x.similarity(y)) {
+            Some(meaning) if self.weight > 0.0 => {
+                let w = self.weight;
+                (
+                    w * meaning + (1.0 - w) * lexical,
+                    w * SAME_MEANING + (1.0 - w) * SAME_THEME,
+                )
+            }
+            _ => (lexical, SAME_THEME),
+        }
+    }
+}
+
+/// Finds themes in `docs`, continuing `previous` where they still exist; by meaning when the
+/// documents' embeddings are given.
+pub fn detect(
+    docs: &[ThemeDoc],
+    meaning: Option<Meaning<'_>>,
+    previous: &[PreviousTheme],
+    params: &ThemeParams,
+) -> Detection {
     let all: Vec<DocFeatures> = docs
         .iter()
         .map(|d| features(&d.text, d.language, params.tfidf.bigrams))
@@ -121,14 +206,50 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
     let step = all.len().div_ceil(params.fit_sample.max(1)).max(1);
     let sample: Vec<DocFeatures> = all.iter().step_by(step).cloned().collect();
     let vocabulary = Vocabulary::fit(&sample, &params.tfidf);
-    let dims = vocabulary.len().max(1);
-    let sample_rows: Vec<SparseRow> = sample.iter().map(|d| vocabulary.transform(d)).collect();
+    let lexical: Vec<SparseRow> = all.iter().map(|d| vocabulary.transform(d)).collect();
+    let meaning = meaning.filter(|m| m.vectors.len() == docs.len() && m.dims > 0);
+    let space = Space {
+        meaning_dims: meaning.map_or(0, |m| m.dims),
+        lexical_dims: vocabulary.len().max(1),
+        weight: meaning.map_or(0.0, |_| params.meaning_weight.clamp(0.0, 1.0)),
+    };
+    let joined;
+    let rows: &[SparseRow] = match meaning {
+        Some(m) => {
+            joined = embedding_rows(
+                m.vectors,
+                m.dims,
+                Some((&lexical, space.lexical_dims, space.weight)),
+            )
+            .0;
+            &joined
+        }
+        None => &lexical,
+    };
+    let dims = space.dims();
+    let sample_rows: Vec<SparseRow> = rows.iter().step_by(step).cloned().collect();
 
-    let warm = warm_start(previous, &vocabulary);
+    let warm = warm_start(previous, &vocabulary, &space, meaning.map(|m| m.encoder));
     let k = match (params.k, &warm) {
         (Some(k), _) => k,
         (None, Some(w)) => w.nrows(),
-        (None, None) => choose_k(&sample_rows, dims, params),
+        (None, None) => {
+            // k is chosen on distinct texts: many copies of one sentence are one thing said,
+            // not a reason to give each wording its own theme. An evenly spread sample of them
+            // is enough to compare the candidate k's.
+            let mut seen = std::collections::HashSet::new();
+            let distinct: Vec<usize> = (0..docs.len())
+                .step_by(step)
+                .filter(|&d| seen.insert(docs[d].text.as_str()))
+                .collect();
+            let stride = distinct.len().div_ceil(CHOOSE_K_SAMPLE).max(1);
+            let distinct: Vec<SparseRow> = distinct
+                .into_iter()
+                .step_by(stride)
+                .map(|d| rows[d].clone())
+                .collect();
+            choose_k(&distinct, dims, params)
+        }
     };
     // A warm start is kept as the only run: a random restart with a slightly better objective
     // would reshuffle themes people already work with.
@@ -144,18 +265,9 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
         },
         warm.as_ref(),
     );
+    drop(sample_rows);
 
-    let rows: Vec<SparseRow> = all.iter().map(|d| vocabulary.transform(d)).collect();
-    let raw: Vec<Option<(usize, f32)>> = rows
-        .iter()
-        .map(|r| {
-            if r.is_empty() {
-                None
-            } else {
-                nearest(r, &clusters.centroids)
-            }
-        })
-        .collect();
+    let raw: Vec<Option<(usize, f32)>> = nearest_all(rows, dims, &clusters.centroids);
     let min_size = params
         .min_theme_size
         .max((docs.len() as f32 * 0.002) as usize);
@@ -169,6 +281,7 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
     }
     let surfaces = surface_forms(&all);
     let mut themes = Vec::new();
+    let mut live_parts: Vec<(SparseRow, Vec<f32>)> = Vec::new();
     let mut theme_of_cluster = vec![None; k];
     for (c, m) in members.iter().enumerate() {
         if m.len() < min_size {
@@ -182,14 +295,24 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
         if coherence < params.min_coherence {
             continue;
         }
-        let centroid = top_features(
-            clusters
-                .centroids
-                .row(c)
-                .as_slice()
-                .expect("standard layout"),
-            &vocabulary,
-        );
+        let joint = clusters.centroids.row(c);
+        let joint = joint.as_slice().expect("standard layout");
+        let (meaning_part, lexical_part) = joint.split_at(space.meaning_dims);
+        let lexical_norm = lexical_part.iter().map(|x| x * x).sum::<f32>().sqrt();
+        // Words come from the members' own TF-IDF rows, whatever share words had in finding
+        // them (with meaning alone the centroid has no lexical part).
+        let mut words = vec![0.0f32; space.lexical_dims];
+        for &d in m {
+            for &(i, w) in &lexical[d] {
+                words[i as usize] += w;
+            }
+        }
+        crate::embedding::normalize(&mut words);
+        let centroid = top_features(&words, &vocabulary);
+        live_parts.push((
+            live_lexical(&centroid, &vocabulary, lexical_norm),
+            meaning_part.to_vec(),
+        ));
         theme_of_cluster[c] = Some(themes.len());
         themes.push(FoundTheme {
             label: label(&centroid, &surfaces),
@@ -198,9 +321,17 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
                 .take(10)
                 .map(|(f, w)| (surface_phrase(f, &surfaces), *w))
                 .collect(),
-            quotes: quotes(m, &rows, &raw),
+            quotes: quotes(m, &lexical, &raw),
             members: m.clone(),
             coherence,
+            meaning: meaning.map(|m| {
+                let mut vector = meaning_part.to_vec();
+                crate::embedding::normalize(&mut vector);
+                MeaningCentroid {
+                    encoder: m.encoder.to_string(),
+                    vector,
+                }
+            }),
             centroid,
             continues: None,
             split_from: None,
@@ -213,25 +344,21 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
                 .and_then(|(c, _)| theme_of_cluster[c])
         })
         .collect();
-    let merged = match_previous(&mut themes, previous);
+    distinct_labels(&mut themes, &surfaces);
+    let merged = match_previous(&mut themes, previous, &space);
+    let (lexical_centroids, meaning_centroids): (Vec<SparseRow>, Vec<Vec<f32>>) =
+        live_parts.into_iter().unzip();
     let model = LiveModel {
         terms: vocabulary.terms.clone(),
         idf: vocabulary.idf.clone(),
-        centroids: themes
-            .iter()
-            .map(|t| {
-                let mut row: SparseRow = t
-                    .centroid
-                    .iter()
-                    .filter_map(|(f, w)| vocabulary.index_of(f).map(|i| (i, *w)))
-                    .collect();
-                row.sort_unstable_by_key(|&(i, _)| i);
-                super::tfidf::normalize(&mut row);
-                row
-            })
-            .collect(),
+        centroids: lexical_centroids,
         bigrams: params.tfidf.bigrams,
         floor: params.similarity_floor,
+        meaning: meaning.map(|m| LiveMeaning {
+            encoder: m.encoder.to_string(),
+            weight: space.weight,
+            centroids: meaning_centroids,
+        }),
     };
     Detection {
         themes,
@@ -241,16 +368,53 @@ pub fn detect(docs: &[ThemeDoc], previous: &[PreviousTheme], params: &ThemeParam
     }
 }
 
-/// Previous centroids projected on the new vocabulary, as k-means starting points.
-fn warm_start(previous: &[PreviousTheme], vocabulary: &Vocabulary) -> Option<Array2<f32>> {
+/// A theme's lexical centroid as a sparse row over the vocabulary, as long as the lexical part
+/// of its joint centroid (`norm`; 1 for lexical themes).
+fn live_lexical(centroid: &[(String, f32)], vocabulary: &Vocabulary, norm: f32) -> SparseRow {
+    let mut row: SparseRow = centroid
+        .iter()
+        .filter_map(|(f, w)| vocabulary.index_of(f).map(|i| (i, *w)))
+        .collect();
+    row.sort_unstable_by_key(|&(i, _)| i);
+    super::tfidf::normalize(&mut row);
+    row.iter_mut().for_each(|(_, w)| *w *= norm);
+    row
+}
+
+/// Previous centroids in the new space, as k-means starting points: the lexical centroid
+/// projected on the new vocabulary, joined with the meaning centroid when it comes from the same
+/// encoder.
+fn warm_start(
+    previous: &[PreviousTheme],
+    vocabulary: &Vocabulary,
+    space: &Space,
+    encoder: Option<&str>,
+) -> Option<Array2<f32>> {
     if previous.is_empty() {
         return None;
     }
-    let mut centroids = Array2::<f32>::zeros((previous.len(), vocabulary.len().max(1)));
+    let offset = space.meaning_dims;
+    let mut centroids = Array2::<f32>::zeros((previous.len(), space.dims()));
     for (c, theme) in previous.iter().enumerate() {
+        let mut lexical = vec![0.0f32; space.lexical_dims];
         for (feature, weight) in &theme.centroid {
             if let Some(i) = vocabulary.index_of(feature) {
-                centroids[[c, i as usize]] = *weight;
+                lexical[i as usize] = *weight;
+            }
+        }
+        crate::embedding::normalize(&mut lexical);
+        let lexical_scale = (1.0 - space.weight).sqrt();
+        for (i, w) in lexical.into_iter().enumerate() {
+            centroids[[c, offset + i]] = w * lexical_scale;
+        }
+        if let Some(meaning) = theme
+            .meaning
+            .as_ref()
+            .filter(|m| Some(m.encoder.as_str()) == encoder && m.vector.len() == offset)
+        {
+            let meaning_scale = space.weight.sqrt();
+            for (i, w) in meaning.vector.iter().enumerate() {
+                centroids[[c, i]] = w * meaning_scale;
             }
         }
         let mut row = centroids.row_mut(c);
@@ -264,12 +428,19 @@ fn warm_start(previous: &[PreviousTheme], vocabulary: &Vocabulary) -> Option<Arr
 
 /// Greedy one-to-one matching of new themes to previous ones by centroid similarity. Returns the
 /// previous themes absorbed by a continuing one (merges).
-fn match_previous(themes: &mut [FoundTheme], previous: &[PreviousTheme]) -> Vec<(String, String)> {
+fn match_previous(
+    themes: &mut [FoundTheme],
+    previous: &[PreviousTheme],
+    space: &Space,
+) -> Vec<(String, String)> {
     let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
     for (t, theme) in themes.iter().enumerate() {
         for (p, prev) in previous.iter().enumerate() {
-            let sim = sparse_cosine(&theme.centroid, &prev.centroid);
-            if sim >= SAME_THEME {
+            let (sim, same) = space.theme_similarity(
+                (&theme.centroid, theme.meaning.as_ref()),
+                (&prev.centroid, prev.meaning.as_ref()),
+            );
+            if sim >= same {
                 pairs.push((sim, t, p));
             }
         }
@@ -422,6 +593,56 @@ fn label(centroid: &[(String, f32)], surfaces: &HashMap<String, String>) -> Stri
         .join(" ")
 }
 
+/// Gives every theme a label of its own: a theme (smaller first) whose label has the same words
+/// as a larger theme's is labelled again from its strongest phrases that are not all made of
+/// that label's words, so two themes never read alike.
+fn distinct_labels(themes: &mut [FoundTheme], surfaces: &HashMap<String, String>) {
+    let words = |label: &str| -> Vec<String> {
+        let mut w: Vec<String> = label
+            .split(' ')
+            .filter(|w| *w != "/")
+            .map(str::to_string)
+            .collect();
+        w.sort();
+        w
+    };
+    let mut order: Vec<usize> = (0..themes.len()).collect();
+    order.sort_by(|&a, &b| {
+        themes[b]
+            .members
+            .len()
+            .cmp(&themes[a].members.len())
+            .then(a.cmp(&b))
+    });
+    let mut taken: Vec<Vec<String>> = Vec::new();
+    for t in order {
+        let current = words(&themes[t].label);
+        if let Some(clash) = taken.iter().find(|w| **w == current).cloned() {
+            // Stems of the clashing label's words, to skip phrases made only of them.
+            let clash_stems: Vec<&str> = themes[t]
+                .centroid
+                .iter()
+                .flat_map(|(f, _)| f.split(' '))
+                .filter(|stem| {
+                    let surface = surfaces.get(*stem).map_or(*stem, String::as_str);
+                    clash.iter().any(|w| w == surface)
+                })
+                .collect();
+            let fresh: Vec<(String, f32)> = themes[t]
+                .centroid
+                .iter()
+                .filter(|(f, _)| f.split(' ').any(|stem| !clash_stems.contains(&stem)))
+                .cloned()
+                .collect();
+            let relabelled = label(&fresh, surfaces);
+            if !fresh.is_empty() && !taken.contains(&words(&relabelled)) {
+                themes[t].label = relabelled;
+            }
+        }
+        taken.push(words(&themes[t].label));
+    }
+}
+
 /// Up to three members closest to the centroid that are not near-duplicates of each other.
 fn quotes(members: &[usize], rows: &[SparseRow], raw: &[Option<(usize, f32)>]) -> Vec<usize> {
     let mut ranked: Vec<usize> = members.to_vec();
@@ -462,12 +683,15 @@ fn row_cosine(a: &SparseRow, b: &SparseRow) -> f32 {
 }
 
 impl LiveModel {
-    /// The theme index a new text belongs to, if it is close enough to one.
+    /// The theme index a new text belongs to, if it is close enough to one, and its
+    /// similarity. `embedding` is the text's vector from the model's encoder; without it (or for
+    /// a lexical model) only the words count.
     pub fn assign(
         &self,
         text: &str,
         language: StemLanguage,
         index: &HashMap<String, u32>,
+        embedding: Option<&[f32]>,
     ) -> Option<(usize, f32)> {
         let doc = features(text, language, self.bigrams);
         let mut counts: HashMap<u32, f32> = HashMap::new();
@@ -482,15 +706,33 @@ impl LiveModel {
             .collect();
         row.sort_unstable_by_key(|&(i, _)| i);
         super::tfidf::normalize(&mut row);
-        if row.is_empty() {
+        let meaning = self
+            .meaning
+            .as_ref()
+            .zip(embedding)
+            .filter(|(m, e)| m.centroids.first().is_none_or(|c| c.len() == e.len()));
+        let weight = self.meaning.as_ref().map_or(0.0, |m| m.weight);
+        if row.is_empty() && meaning.is_none() {
             return None;
         }
+        let (lexical_scale, meaning_scale) = ((1.0 - weight).sqrt(), weight.sqrt());
         self.centroids
             .iter()
             .enumerate()
-            .map(|(t, c)| (t, row_cosine(&row, c)))
+            .map(|(t, c)| {
+                let lexical = row_cosine(&row, c);
+                let meaning = meaning.map_or(0.0, |(m, e)| {
+                    m.centroids[t].iter().zip(e).map(|(a, b)| a * b).sum()
+                });
+                (t, lexical_scale * lexical + meaning_scale * meaning)
+            })
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .filter(|(_, s)| *s >= self.floor)
+    }
+
+    /// The encoder new texts must be embedded with before [`LiveModel::assign`], if any.
+    pub fn encoder(&self) -> Option<&str> {
+        self.meaning.as_ref().map(|m| m.encoder.as_str())
     }
 
     /// The term → index map `assign` needs.
@@ -552,7 +794,7 @@ mod tests {
 
     #[test]
     fn finds_labelled_themes_with_distinct_quotes() {
-        let detection = detect(&corpus(), &[], &params());
+        let detection = detect(&corpus(), None, &[], &params());
         let mut labels: Vec<&str> = detection.themes.iter().map(|t| t.label.as_str()).collect();
         labels.sort();
         assert!(
@@ -576,7 +818,7 @@ mod tests {
     #[test]
     fn a_second_run_continues_the_previous_themes() {
         let docs = corpus();
-        let first = detect(&docs, &[], &params());
+        let first = detect(&docs, None, &[], &params());
         let previous: Vec<PreviousTheme> = first
             .themes
             .iter()
@@ -584,10 +826,12 @@ mod tests {
             .map(|(i, t)| PreviousTheme {
                 id: format!("TH-{i}"),
                 centroid: t.centroid.clone(),
+                meaning: None,
             })
             .collect();
         let second = detect(
             &docs,
+            None,
             &previous,
             &ThemeParams {
                 k: None,
@@ -606,9 +850,166 @@ mod tests {
         }
     }
 
+    /// Two problems, each said in two wordings that share no word with the other wording; the
+    /// vectors (as a sentence encoder would give them) say which problem a text is about.
+    fn reworded() -> (Vec<ThemeDoc>, Vec<Vec<f32>>) {
+        let wordings = [
+            ("refund never arrived", [1.0, 0.1, 0.0]),
+            ("still waiting for my money back", [0.95, 0.0, 0.15]),
+            ("card declined at checkout", [0.0, 1.0, 0.1]),
+            ("payment refused by the terminal", [0.1, 0.95, 0.0]),
+        ];
+        let mut docs = Vec::new();
+        let mut vectors = Vec::new();
+        for round in 0..12 {
+            for (text, vector) in &wordings {
+                docs.push(ThemeDoc {
+                    text: format!("{text} {}", ["", "today", "again"][round % 3]),
+                    language: StemLanguage::English,
+                });
+                let mut v = vector.to_vec();
+                v[2] += (round % 4) as f32 * 0.03;
+                crate::embedding::normalize(&mut v);
+                vectors.push(v);
+            }
+        }
+        (docs, vectors)
+    }
+
+    #[test]
+    fn with_embeddings_each_problem_is_one_theme_whatever_its_wording() {
+        let (docs, vectors) = reworded();
+        let meaning = Meaning {
+            encoder: "test-encoder",
+            dims: 3,
+            vectors: &vectors,
+        };
+        let params = ThemeParams {
+            k: Some(2),
+            min_theme_size: 3,
+            ..Default::default()
+        };
+        let detection = detect(&docs, Some(meaning), &[], &params);
+        assert_eq!(detection.themes.len(), 2);
+        // Wordings 0 and 1 together, 2 and 3 together.
+        let theme_of = |d: usize| detection.assignment[d].expect("themed");
+        for (d, doc) in docs.iter().enumerate() {
+            assert_eq!(theme_of(d), theme_of(d - d % 2), "{}", doc.text);
+        }
+        assert_ne!(theme_of(0), theme_of(2));
+        // Words alone keep the four wordings apart (so meaning made the difference).
+        let lexical = detect(
+            &docs,
+            None,
+            &[],
+            &ThemeParams {
+                k: Some(4),
+                ..params
+            },
+        );
+        assert_eq!(lexical.themes.len(), 4);
+        // Labels still come from the words; centroids carry the encoder's name.
+        let refunds = &detection.themes[theme_of(0)];
+        assert!(
+            ["refund", "money", "waiting", "arrived"]
+                .iter()
+                .any(|w| refunds.label.contains(w)),
+            "{}",
+            refunds.label
+        );
+        let centroid = refunds.meaning.as_ref().expect("meaning centroid");
+        assert_eq!(centroid.encoder, "test-encoder");
+        assert!(centroid.vector[0] > 0.9, "{:?}", centroid.vector);
+        // A new text in a third wording goes to its problem by meaning alone.
+        let index = detection.model.index();
+        let (theme, _) = detection
+            .model
+            .assign(
+                "where are my funds",
+                StemLanguage::English,
+                &index,
+                Some(&[0.97, 0.05, 0.05]),
+            )
+            .expect("assigned by meaning");
+        assert_eq!(theme, theme_of(0));
+        assert_eq!(detection.model.encoder(), Some("test-encoder"));
+    }
+
+    #[test]
+    fn a_refresh_by_meaning_continues_the_themes_by_meaning() {
+        let (docs, vectors) = reworded();
+        let meaning = Meaning {
+            encoder: "test-encoder",
+            dims: 3,
+            vectors: &vectors,
+        };
+        let params = ThemeParams {
+            k: Some(2),
+            min_theme_size: 3,
+            ..Default::default()
+        };
+        let first = detect(&docs, Some(meaning), &[], &params);
+        let previous: Vec<PreviousTheme> = first
+            .themes
+            .iter()
+            .enumerate()
+            .map(|(i, t)| PreviousTheme {
+                id: format!("TH-{i}"),
+                centroid: t.centroid.clone(),
+                meaning: t.meaning.clone(),
+            })
+            .collect();
+        // Half the texts are gone and the rest reordered: the same two problems continue.
+        let kept: Vec<usize> = (0..docs.len()).rev().step_by(2).collect();
+        let docs2: Vec<ThemeDoc> = kept.iter().map(|&d| docs[d].clone()).collect();
+        let vectors2: Vec<Vec<f32>> = kept.iter().map(|&d| vectors[d].clone()).collect();
+        let second = detect(
+            &docs2,
+            Some(Meaning {
+                vectors: &vectors2,
+                ..meaning
+            }),
+            &previous,
+            &ThemeParams { k: None, ..params },
+        );
+        assert_eq!(second.themes.len(), 2);
+        for theme in &second.themes {
+            let (id, sim) = theme.continues.clone().expect("continued");
+            let before = &first.themes[id[3..].parse::<usize>().unwrap()];
+            assert!(sim > 0.9, "{id} {sim}");
+            assert!(
+                before
+                    .meaning
+                    .as_ref()
+                    .unwrap()
+                    .similarity(theme.meaning.as_ref().unwrap())
+                    > Some(0.99)
+            );
+        }
+    }
+
+    #[test]
+    fn no_two_themes_share_a_label() {
+        // Two clusters of one topic (k too large for the corpus): their labels still differ.
+        let detection = detect(
+            &corpus(),
+            None,
+            &[],
+            &ThemeParams {
+                k: Some(6),
+                ..params()
+            },
+        );
+        let mut labels: Vec<&str> = detection.themes.iter().map(|t| t.label.as_str()).collect();
+        let found = labels.len();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), found, "{labels:?}");
+    }
+
     #[test]
     fn live_assignment_follows_the_model() {
-        let detection = detect(&corpus(), &[], &params());
+        let detection = detect(&corpus(), None, &[], &params());
         let index = detection.model.index();
         let (theme, _) = detection
             .model
@@ -616,12 +1017,18 @@ mod tests {
                 "they lost my luggage in Denver",
                 StemLanguage::English,
                 &index,
+                None,
             )
             .unwrap();
         assert!(detection.themes[theme].label.contains("luggage"));
         assert!(detection
             .model
-            .assign("quantum chromodynamics", StemLanguage::English, &index)
+            .assign(
+                "quantum chromodynamics",
+                StemLanguage::English,
+                &index,
+                None
+            )
             .is_none());
     }
 }

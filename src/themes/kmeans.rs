@@ -245,9 +245,23 @@ fn recompute(
     centroids
 }
 
+/// Rows k-means++ seeding considers: all of them up to this many, else a random sample of this
+/// many (or 20 per cluster when that is more). Seeding touches every candidate for every try of
+/// every centroid, so on large samples it cost more than the iterations that follow.
+const SEED_CANDIDATES: usize = 4096;
+
 /// k-means++ seeding with cosine distance.
 fn seed_plus_plus(rows: &[SparseRow], dims: usize, k: usize, rng: &mut StdRng) -> Array2<f32> {
-    let candidates: Vec<usize> = (0..rows.len()).filter(|&r| !rows[r].is_empty()).collect();
+    let mut candidates: Vec<usize> = (0..rows.len()).filter(|&r| !rows[r].is_empty()).collect();
+    let limit = SEED_CANDIDATES.max(20 * k);
+    if candidates.len() > limit {
+        let mut picked: Vec<usize> = rand::seq::index::sample(rng, candidates.len(), limit)
+            .into_iter()
+            .map(|i| candidates[i])
+            .collect();
+        picked.sort_unstable();
+        candidates = picked;
+    }
     let mut centroids = Array2::<f32>::zeros((k, dims));
     if candidates.is_empty() {
         return centroids;
@@ -339,6 +353,25 @@ pub fn simplified_silhouette(rows: &[SparseRow], clusters: &Clusters) -> f32 {
         counted += 1;
     });
     total / counted.max(1) as f32
+}
+
+/// The nearest centroid of every row and its similarity (`None` for an empty row), scored the
+/// way k-means scores them (matrix products for dense rows).
+pub fn nearest_all(
+    rows: &[SparseRow],
+    dims: usize,
+    centroids: &Array2<f32>,
+) -> Vec<Option<(usize, f32)>> {
+    let mut out = vec![None; rows.len()];
+    if centroids.nrows() == 0 {
+        return out;
+    }
+    Scorer::new(rows, dims).for_each(centroids, |r, scores| {
+        if !rows[r].is_empty() {
+            out[r] = Some(argmax(scores));
+        }
+    });
+    out
 }
 
 /// The nearest centroid of a row and its similarity.

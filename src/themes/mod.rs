@@ -2,6 +2,8 @@
 //! and the number of themes chosen automatically between bounds (or fixed) — pure computation in
 //! [`tfidf`], [`kmeans`] and [`detect`] — plus the theme records ([`record`]) and the
 //! [`service`] ([`service::Themes`]) that refreshes, assigns, edits and merges them over the store.
+//! With a sentence encoder ([`crate::embedding`]) themes are found by meaning joined with TF-IDF
+//! ([`Method::Meaning`]); without one, by TF-IDF alone, and [`Method::Lexical`] says why.
 
 pub mod detect;
 pub mod kmeans;
@@ -11,6 +13,38 @@ pub mod tfidf;
 
 use self::kmeans::{cluster, simplified_silhouette, Clusters, KMeansParams};
 use self::tfidf::{DocFeatures, SparseRow, TfidfParams, Vocabulary};
+
+/// How a workspace's themes are found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    /// Sentence embeddings from `encoder` joined with TF-IDF, meaning weighing `weight`.
+    Meaning { encoder: String, weight: f32 },
+    /// TF-IDF alone, and why.
+    Lexical { reason: String },
+}
+
+impl Default for Method {
+    fn default() -> Self {
+        Method::Lexical {
+            reason: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Method::Meaning { encoder, weight } => {
+                write!(
+                    f,
+                    "meaning: {encoder} sentence embeddings (weight {weight:.2}) with tf-idf"
+                )
+            }
+            Method::Lexical { reason } if reason.is_empty() => write!(f, "tf-idf"),
+            Method::Lexical { reason } => write!(f, "tf-idf: {reason}"),
+        }
+    }
+}
 
 /// How themes are found.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +65,9 @@ pub struct ThemeParams {
     pub min_coherence: f32,
     /// A document less similar than this to its nearest theme is "unthemed".
     pub similarity_floor: f32,
+    /// When documents come with sentence embeddings: the share of a similarity that is meaning
+    /// (the rest is TF-IDF). 0 clusters on words alone.
+    pub meaning_weight: f32,
 }
 
 impl Default for ThemeParams {
@@ -47,6 +84,7 @@ impl Default for ThemeParams {
             min_theme_size: 5,
             min_coherence: 0.2,
             similarity_floor: 0.1,
+            meaning_weight: 0.9,
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct Theme {
     pub keywords: Vec<(String, f32)>,
     /// Centroid over feature stems, for matching with the next refresh.
     pub centroid: Vec<(String, f32)>,
+    /// Centroid in a sentence encoder's space, when themes were found by meaning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<MeaningCentroid>,
     pub status: ThemeStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
@@ -58,6 +61,55 @@ pub struct Theme {
     pub frequency_class: Option<crate::trends::FrequencyClass>,
     #[serde(default)]
     pub velocity: f64,
+}
+
+impl Theme {
+    /// How close two themes are in what they are about: the cosine of their meaning centroids
+    /// when both have one from the same encoder ([`Relatedness::Meaning`]), else of their
+    /// lexical centroids ([`Relatedness::Words`]).
+    pub fn relatedness(&self, other: &Theme) -> Relatedness {
+        match self
+            .meaning
+            .as_ref()
+            .zip(other.meaning.as_ref())
+            .and_then(|(a, b)| a.similarity(b))
+        {
+            Some(cosine) => Relatedness::Meaning(cosine),
+            None => Relatedness::Words(super::detect::sparse_cosine(
+                &self.centroid,
+                &other.centroid,
+            )),
+        }
+    }
+}
+
+/// A cosine similarity between two themes, and the space it was measured in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Relatedness {
+    Meaning(f32),
+    Words(f32),
+}
+
+/// A theme's centroid in one sentence encoder's embedding space: comparable only with vectors
+/// from the encoder of the same name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeaningCentroid {
+    pub encoder: String,
+    /// Unit length.
+    pub vector: Vec<f32>,
+}
+
+impl MeaningCentroid {
+    /// Cosine similarity with another centroid, if both come from the same encoder.
+    pub fn similarity(&self, other: &MeaningCentroid) -> Option<f32> {
+        (self.encoder == other.encoder && self.vector.len() == other.vector.len()).then(|| {
+            self.vector
+                .iter()
+                .zip(&other.vector)
+                .map(|(a, b)| a * b)
+                .sum()
+        })
+    }
 }
 
 /// Formats a theme id.

@@ -10,9 +10,10 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::detect::{detect, LiveModel, PreviousTheme, ThemeDoc};
+use super::detect::{detect, LiveModel, Meaning, PreviousTheme, ThemeDoc};
 use super::record::{theme_id, Theme, ThemeStatus};
-use super::ThemeParams;
+use super::{Method, ThemeParams};
+use crate::embedding::Encoder;
 use crate::error::{Error, Result};
 use crate::model::{Limits, ValidationError, Verbatim};
 use crate::store::{DocKind, Store};
@@ -38,15 +39,46 @@ pub struct StoredModel {
 pub struct ReadyModel {
     stored: StoredModel,
     index: HashMap<String, u32>,
+    /// The encoder the model's meaning centroids come from, when this process has it.
+    encoder: Option<Arc<dyn Encoder>>,
 }
 
 impl ReadyModel {
-    /// The theme of a new text, if it is close enough to one.
+    fn new(stored: StoredModel, encoder: Option<&Arc<dyn Encoder>>) -> ReadyModel {
+        let encoder = encoder
+            .filter(|e| stored.model.encoder() == Some(e.name()))
+            .cloned();
+        ReadyModel {
+            index: stored.model.index(),
+            stored,
+            encoder,
+        }
+    }
+
+    /// The theme of a new text, if it is close enough to one: by meaning and words when the
+    /// themes were found by meaning, else by words.
     pub fn assign(&self, text: &str, language: StemLanguage) -> Option<String> {
+        let embedding = self
+            .encoder
+            .as_ref()
+            .and_then(|e| e.encode(&[text.to_string()]).pop());
         self.stored
             .model
-            .assign(text, language, &self.index)
+            .assign(text, language, &self.index, embedding.as_deref())
             .map(|(t, _)| self.stored.theme_ids[t].clone())
+    }
+
+    /// How the model's themes were found.
+    pub fn method(&self) -> Method {
+        match &self.stored.model.meaning {
+            Some(m) => Method::Meaning {
+                encoder: m.encoder.clone(),
+                weight: m.weight,
+            },
+            None => Method::Lexical {
+                reason: "the themes were found before sentence embeddings were used".into(),
+            },
+        }
     }
 }
 
@@ -62,6 +94,8 @@ pub struct RefreshSummary {
     pub coverage: f64,
     pub reassigned: usize,
     pub seconds: f64,
+    /// How the themes were found.
+    pub method: Method,
 }
 
 /// Where a workspace's refresh is.
@@ -90,16 +124,32 @@ impl RefreshPhase {
 pub struct Themes {
     store: Arc<Store>,
     limits: Limits,
+    /// The sentence encoder themes are found with; none falls back to TF-IDF.
+    encoder: Option<Arc<dyn Encoder>>,
+    /// Why there is no encoder, when there is none.
+    missing_encoder: String,
     models: RwLock<HashMap<String, Option<Arc<ReadyModel>>>>,
     refreshing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     phases: Mutex<HashMap<String, RefreshPhase>>,
 }
 
 impl Themes {
-    pub fn new(store: Arc<Store>, limits: Limits) -> Themes {
+    /// Themes over `store`, found by meaning with `encoder`, or by words when it is an error
+    /// (whose message says why).
+    pub fn new(
+        store: Arc<Store>,
+        limits: Limits,
+        encoder: std::result::Result<Arc<dyn Encoder>, String>,
+    ) -> Themes {
+        let (encoder, missing_encoder) = match encoder {
+            Ok(e) => (Some(e), String::new()),
+            Err(why) => (None, why),
+        };
         Themes {
             store,
             limits,
+            encoder,
+            missing_encoder,
             models: RwLock::default(),
             refreshing: Mutex::default(),
             phases: Mutex::default(),
@@ -114,16 +164,35 @@ impl Themes {
         let model = self
             .store
             .doc::<StoredModel>(workspace, DocKind::ThemeModel, MODEL_NAME)?
-            .map(|stored| {
-                Arc::new(ReadyModel {
-                    index: stored.model.index(),
-                    stored,
-                })
-            });
+            .map(|stored| Arc::new(ReadyModel::new(stored, self.encoder.as_ref())));
         self.models
             .write()
             .insert(workspace.to_string(), model.clone());
         Ok(model)
+    }
+
+    /// How a refresh with `params` finds themes in this process.
+    pub fn planned_method(&self, params: &ThemeParams) -> Method {
+        match &self.encoder {
+            Some(e) if params.meaning_weight > 0.0 => Method::Meaning {
+                encoder: e.name().to_string(),
+                weight: params.meaning_weight,
+            },
+            Some(_) => Method::Lexical {
+                reason: "themes.meaning_weight is 0".into(),
+            },
+            None => Method::Lexical {
+                reason: self.missing_encoder.clone(),
+            },
+        }
+    }
+
+    /// How the workspace's current themes were found, else how the next refresh will find them.
+    pub fn method(&self, workspace: &str, params: &ThemeParams) -> Result<Method> {
+        Ok(match self.model(workspace)? {
+            Some(model) => model.method(),
+            None => self.planned_method(params),
+        })
     }
 
     /// Where the workspace's refresh is.
@@ -204,9 +273,25 @@ impl Themes {
             .map(|t| PreviousTheme {
                 id: t.id.clone(),
                 centroid: t.centroid.clone(),
+                meaning: t.meaning.clone(),
             })
             .collect();
-        let detection = detect(&docs, &previous, params);
+        let method = self.planned_method(params);
+        let encoder = self
+            .encoder
+            .as_ref()
+            .filter(|_| params.meaning_weight > 0.0);
+        let vectors = encoder.map(|e| {
+            let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
+            e.encode(&texts)
+        });
+        let meaning = encoder.zip(vectors.as_ref()).map(|(e, vectors)| Meaning {
+            encoder: e.name(),
+            dims: e.dims(),
+            vectors,
+        });
+        let detection = detect(&docs, meaning, &previous, params);
+        drop(vectors);
 
         self.set_phase(workspace, RefreshPhase::Writing);
         let mut counter: u64 = store
@@ -215,6 +300,7 @@ impl Themes {
         let mut summary = RefreshSummary {
             verbatims: verbatims.len(),
             coverage: detection.coverage(),
+            method,
             ..Default::default()
         };
         let mut ids = Vec::with_capacity(detection.themes.len());
@@ -241,6 +327,7 @@ impl Themes {
                 label_pinned: previous.is_some_and(|p| p.label_pinned),
                 keywords: found.keywords.clone(),
                 centroid: found.centroid.clone(),
+                meaning: found.meaning.clone(),
                 status: ThemeStatus::Active,
                 merged_into: None,
                 volume: members.len() as u64,
@@ -342,10 +429,7 @@ impl Themes {
         store.flush_blocking()?;
         self.models.write().insert(
             workspace.to_string(),
-            Some(Arc::new(ReadyModel {
-                index: stored.model.index(),
-                stored,
-            })),
+            Some(Arc::new(ReadyModel::new(stored, self.encoder.as_ref()))),
         );
         summary.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
@@ -356,6 +440,7 @@ impl Themes {
             retired = summary.retired,
             coverage = summary.coverage,
             seconds = summary.seconds,
+            method = %summary.method,
             "themes refreshed"
         );
         Ok(summary)
@@ -530,10 +615,7 @@ impl Themes {
             )?;
             self.models.write().insert(
                 workspace.to_string(),
-                Some(Arc::new(ReadyModel {
-                    index: stored.model.index(),
-                    stored,
-                })),
+                Some(Arc::new(ReadyModel::new(stored, self.encoder.as_ref()))),
             );
         }
         store.flush_blocking()?;
@@ -606,7 +688,11 @@ mod tests {
         };
         (
             dir,
-            Themes::new(store, Limits::default()),
+            Themes::new(
+                store,
+                Limits::default(),
+                Err("no encoder in this test".into()),
+            ),
             Taxonomy::default_saas(),
             params,
         )

@@ -297,6 +297,8 @@ fn alert_payload(alert: &Alert) -> serde_json::Value {
             "label": alert.theme_label,
             "keywords": alert.keywords,
         },
+        "themes": alert.theme_ids(),
+        "signals": alert.fired(),
         "summary": alert.summary,
         "frequency_class": e.class,
         "mentions": e.mentions,

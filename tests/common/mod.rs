@@ -38,6 +38,7 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.themes.refresh_interval_secs = 0;
     config.alerts.evaluate_interval_secs = 0;
     config.index.writer_memory_mb = 20;
+    config.themes.models_dir = Some(models_dir());
     // Most tests are about something else than keys; tests/access.rs and the client tests
     // serve with keys (`keyed_config`).
     config.auth.disabled = true;
@@ -200,6 +201,31 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
     }
     eprintln!("skipping: {} not found", path.display());
     None
+}
+
+/// The project's models folder (`scripts/fetch-model.sh` fills it).
+pub fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// Whether the sentence encoder's files are there. On CI (which fetches them) their absence
+/// fails the test; elsewhere it prints a skip.
+pub fn embedding_model_present() -> bool {
+    let path = models_dir().join("potion-base-8M/model.safetensors");
+    if path.exists() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{} is missing; .ci/run fetches it with scripts/fetch-model.sh",
+            path.display()
+        );
+    }
+    eprintln!(
+        "skipping: {} not found (run scripts/fetch-model.sh)",
+        path.display()
+    );
+    false
 }
 
 /// The rows of `../shared/data/airline_tweets.csv` as new verbatims (tweet id as external id,

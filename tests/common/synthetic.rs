@@ -1,6 +1,7 @@
-//! A synthetic feedback stream with known truth: ten steady topics with daily noise, one topic
-//! (mobile app crashes) that triples over the last three days, and one day on which every
-//! topic's volume doubles.
+//! Synthetic feedback streams with known truth. [`feedback`]: ten steady topics with daily
+//! noise, one topic (mobile app crashes) that triples over the last three days, and one day on
+//! which every topic's volume doubles. [`reworded_incident`]: the ten steady topics and one
+//! problem that customers word five different ways, rare until it spikes for three days.
 
 use tideline::proto::alert_service_client::AlertServiceClient;
 use tideline::proto::theme_service_client::ThemeServiceClient;
@@ -100,6 +101,50 @@ pub fn volume(topic: usize, day: i64, base: i64) -> i64 {
 /// The stream, created over the `DAYS` days ending at `now_secs`, about `base` verbatims per
 /// topic and day. Deterministic.
 pub fn feedback(now_secs: i64, base: i64) -> Vec<NewVerbatim> {
+    let topics: Vec<&[&str]> = TOPICS.iter().map(|t| &t[..]).collect();
+    generate(now_secs, &topics, |topic, day| volume(topic, day, base))
+}
+
+/// One problem (a refund that never came), worded so that no two wordings share a content word.
+pub const REWORDED: [&str; 5] = [
+    "still waiting for my refund",
+    "where is the money you owe me",
+    "reimbursement never showed up on my card",
+    "you promised to pay me back weeks ago",
+    "credit for my returned order is missing",
+];
+/// The first of the three days on which the reworded problem spikes.
+pub const SPIKE_DAY: i64 = 24;
+
+/// The ten steady topics (all but the crashes) at `base` a day, and [`REWORDED`] at 2 a day
+/// except on `SPIKE_DAY` and the two days after it (12 × `base` / 5 a day); every volume
+/// doubles on `DOUBLING_DAY`. Over the `DAYS` days ending at `now_secs`. Deterministic.
+pub fn reworded_incident(now_secs: i64, base: i64) -> Vec<NewVerbatim> {
+    let mut topics: Vec<&[&str]> = TOPICS[1..].iter().map(|t| &t[..]).collect();
+    topics.push(&REWORDED);
+    let problem = topics.len() - 1;
+    generate(now_secs, &topics, |topic, day| {
+        let spiking = (SPIKE_DAY..SPIKE_DAY + 3).contains(&day);
+        let n = match (topic == problem, spiking) {
+            (true, true) => 12 * base / 5,
+            (true, false) => 2,
+            (false, _) => base,
+        };
+        if day == DOUBLING_DAY {
+            2 * n
+        } else {
+            n
+        }
+    })
+}
+
+/// `volume(topic, day)` verbatims (with noise of ±2) per topic and day over the `DAYS` days
+/// ending at `now_secs`, each one or two of the topic's phrases.
+fn generate(
+    now_secs: i64,
+    topics: &[&[&str]],
+    volume: impl Fn(usize, i64) -> i64,
+) -> Vec<NewVerbatim> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = move |bound: u64| {
         state ^= state << 13;
@@ -110,11 +155,11 @@ pub fn feedback(now_secs: i64, base: i64) -> Vec<NewVerbatim> {
     let start = now_secs - DAYS * DAY_SECS;
     let mut items = Vec::new();
     for day in 0..DAYS {
-        for (topic, phrases) in TOPICS.iter().enumerate() {
+        for (topic, phrases) in topics.iter().enumerate() {
             let noise = next(5) as i64 - 2;
-            for _ in 0..(volume(topic, day, base) + noise).max(0) {
-                let first = phrases[next(4) as usize];
-                let second = phrases[next(4) as usize];
+            for _ in 0..(volume(topic, day) + noise).max(0) {
+                let first = phrases[next(phrases.len() as u64) as usize];
+                let second = phrases[next(phrases.len() as u64) as usize];
                 let text = if first == second {
                     first.to_string()
                 } else {
@@ -139,7 +184,11 @@ pub fn feedback(now_secs: i64, base: i64) -> Vec<NewVerbatim> {
 
 /// Ingests the synthetic stream ending now; returns when it is stored.
 pub async fn ingest(t: &mut TestServer, now: i64, base: i64) {
-    let items = feedback(now, base);
+    ingest_items(t, feedback(now, base)).await
+}
+
+/// Ingests `items`; returns when they are stored.
+pub async fn ingest_items(t: &mut TestServer, items: Vec<NewVerbatim>) {
     for chunk in items.chunks(1000) {
         let response = t
             .ingest

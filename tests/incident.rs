@@ -1,0 +1,144 @@
+//! Known truth for "one alert per incident": ten steady topics, and one problem (a refund that
+//! never came) that customers word five ways with no content word in common, rare for three
+//! weeks, then spiking for three days; on another day every topic's volume doubles. Evaluated
+//! day by day (a 1-day window against a 7-day baseline, the default 7-day cooldown) through
+//! `AlertService/EvaluateAlerts` on a real server that finds themes by meaning.
+
+mod common;
+
+use common::synthetic::{self, DAYS, DAY_SECS, DOUBLING_DAY, REWORDED, SPIKE_DAY};
+use common::TestServer;
+use tideline::proto;
+use tideline::proto::alert_service_client::AlertServiceClient;
+use tideline::proto::theme_service_client::ThemeServiceClient;
+
+/// The stream ends here (2026-03-01T00:00:00Z).
+const NOW: i64 = 1_772_323_200;
+
+fn at(secs: i64) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: secs,
+        nanos: 0,
+    })
+}
+
+#[tokio::test]
+async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubling_day_is_quiet() {
+    if !common::embedding_model_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TestServer::start(dir.path()).await;
+    synthetic::ingest_items(&mut t, synthetic::reworded_incident(NOW, 12)).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    let refreshed = themes
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        refreshed.method.starts_with("meaning: potion-base-8M"),
+        "{}",
+        refreshed.method
+    );
+
+    // Which themes hold the problem's wordings?
+    let listed = themes
+        .list_themes(proto::ListThemesRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for theme in &listed.themes {
+        println!("{} {:?} volume {}", theme.id, theme.label, theme.volume);
+    }
+    let (_, problem_hits) = t.search("reimbursement").await;
+    println!(
+        "{} themes, method {:?}; a reimbursement verbatim: {:?}",
+        refreshed.themes,
+        refreshed.method,
+        problem_hits.first()
+    );
+
+    let start = NOW - DAYS * DAY_SECS;
+    // Where the five wordings went.
+    for phrase in REWORDED {
+        let (n, ids) = t.search(&format!("\"{phrase}\"")).await;
+        let mut themes_of = std::collections::BTreeMap::<String, usize>::new();
+        for id in ids.iter().take(50) {
+            let v = t
+                .verbatims
+                .get_verbatim(proto::GetVerbatimRequest {
+                    id: id.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            *themes_of.entry(v.theme_id).or_default() += 1;
+        }
+        println!("{phrase}: {n} hits, themes {themes_of:?}");
+    }
+    let backtest = AlertServiceClient::new(t.channel.clone())
+        .evaluate_alerts(proto::EvaluateAlertsRequest {
+            since: at(start + 15 * DAY_SECS),
+            as_of: at(NOW),
+            step_seconds: DAY_SECS as u64,
+            window_seconds: DAY_SECS as u64,
+            baseline_seconds: 7 * DAY_SECS as u64,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let day_of = |a: &proto::Alert| (a.window_start.unwrap().seconds - start) / DAY_SECS;
+    for alert in &backtest.alerts {
+        println!(
+            "day {}: {} {:?} themes {:?}: {} ({:?})",
+            day_of(alert),
+            alert.theme_id,
+            alert.theme_label,
+            alert
+                .themes
+                .iter()
+                .map(|t| format!("{} {:?} {}", t.id, t.label, t.mentions))
+                .collect::<Vec<_>>(),
+            alert.summary,
+            alert.quotes.iter().map(|q| &q.text).collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(
+        backtest.alerts.len(),
+        1,
+        "one incident, one alert: {:#?}",
+        backtest.alerts
+    );
+    let alert = &backtest.alerts[0];
+    assert_eq!(day_of(alert), SPIKE_DAY, "raised on the first spike day");
+    assert_ne!(day_of(alert), DOUBLING_DAY);
+    // It names the problem: its quotes are the problem's words, and so is its label.
+    assert!(
+        alert
+            .quotes
+            .iter()
+            .all(|q| REWORDED.iter().any(|w| q.text.contains(w))),
+        "{:?}",
+        alert.quotes
+    );
+    let problem_words: Vec<&str> = REWORDED
+        .iter()
+        .flat_map(|w| w.split(' '))
+        .filter(|w| w.len() > 3)
+        .collect();
+    assert!(
+        alert
+            .themes
+            .iter()
+            .any(|th| problem_words.iter().any(|w| th.label.contains(w))),
+        "{:?}",
+        alert.themes
+    );
+    t.stop().await;
+}
