@@ -96,7 +96,7 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
     let day_of = |a: &proto::Alert| (a.window_start.unwrap().seconds - start) / DAY_SECS;
     for alert in &backtest.alerts {
         println!(
-            "day {}: {} {:?} themes {:?}: {} ({:?})",
+            "day {}: {} {:?} themes {:?}, rising {:?}: {} ({:?})",
             day_of(alert),
             alert.theme_id,
             alert.theme_label,
@@ -105,6 +105,7 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
                 .iter()
                 .map(|t| format!("{} {:?} {}", t.id, t.label, t.mentions))
                 .collect::<Vec<_>>(),
+            alert.rising_phrases,
             alert.summary,
             alert.quotes.iter().map(|q| &q.text).collect::<Vec<_>>(),
         );
@@ -118,7 +119,8 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
     let alert = &backtest.alerts[0];
     assert_eq!(day_of(alert), SPIKE_DAY, "raised on the first spike day");
     assert_ne!(day_of(alert), DOUBLING_DAY);
-    // It names the problem: its quotes are the problem's words, and so is its label.
+    // It names the problem: its quotes are the problem's words, and so is what it says is rising
+    // (the problem may share a theme with a related, steady one).
     assert!(
         alert
             .quotes
@@ -132,13 +134,12 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
         .flat_map(|w| w.split(' '))
         .filter(|w| w.len() > 3)
         .collect();
+    let names_the_problem = |text: &str| problem_words.iter().any(|w| text.contains(w));
     assert!(
-        alert
-            .themes
-            .iter()
-            .any(|th| problem_words.iter().any(|w| th.label.contains(w))),
-        "{:?}",
-        alert.themes
+        !alert.rising_phrases.is_empty()
+            && alert.rising_phrases.iter().all(|p| names_the_problem(p)),
+        "what is rising: {:?}",
+        alert.rising_phrases
     );
     t.stop().await;
 }

@@ -1,9 +1,12 @@
 //! What an alert says: its severity, a one-line summary, a recommended action and sample quotes,
 //! all derived from the evidence by documented rules.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{AlertSeverity, Evidence, Quote, RuleKind};
+use crate::model::Verbatim;
+use crate::text::StemLanguage;
+use crate::themes::tfidf::features;
 use crate::time::SECOND;
 
 /// Longest quote text, in characters.
@@ -55,6 +58,88 @@ pub fn summary(signals: &[RuleKind], evidence: &Evidence, themes: usize) -> Stri
         })
         .collect();
     format!("{}, last {window} ({mentions})", parts.join("; "))
+}
+
+/// What customers say more of now: up to `limit` phrases (stemmed words and word pairs, shown
+/// as written) whose share of the `window`'s mentions rose most over their share of the
+/// `baseline`'s, each in at least 3 mentions and a tenth of the window. A pair is preferred to
+/// its words; most distinctive first. This names the new problem even when it landed in an older,
+/// broader theme ("charged twice" rising as "still waiting / refund").
+pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize) -> Vec<String> {
+    let count = |verbatims: &[&Verbatim],
+                 surfaces: Option<&mut HashMap<(String, String), usize>>| {
+        let mut df: HashMap<String, usize> = HashMap::new();
+        let mut surfaces = surfaces;
+        for v in verbatims {
+            let language = StemLanguage::from_tag(v.language.as_deref().unwrap_or("en"));
+            let doc = features(&v.text, language, true);
+            let unique: HashSet<String> = doc.features.into_iter().collect();
+            for f in unique {
+                *df.entry(f).or_default() += 1;
+            }
+            if let Some(surfaces) = surfaces.as_deref_mut() {
+                for pair in doc.surfaces {
+                    *surfaces.entry(pair).or_default() += 1;
+                }
+            }
+        }
+        df
+    };
+    let mut surface_counts = HashMap::new();
+    let now = count(window, Some(&mut surface_counts));
+    let before = count(baseline, None);
+    let (n, m) = (window.len().max(1) as f64, baseline.len().max(1) as f64);
+    let support = 3.max(window.len() / 10);
+    let mut scored: Vec<(f64, &String)> = now
+        .iter()
+        .filter(|&(_, &df)| df >= support)
+        .map(|(f, &df)| {
+            let share_before = before.get(f).map_or(0.0, |&b| b as f64 / m);
+            (df as f64 / n - share_before, f)
+        })
+        .filter(|&(rise, _)| rise > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let mut surface: HashMap<&str, (&str, usize)> = HashMap::new();
+    for ((stem, written), &c) in &surface_counts {
+        let best = surface.entry(stem).or_insert((written, 0));
+        if c > best.1 || (c == best.1 && written.as_str() < best.0) {
+            *best = (written, c);
+        }
+    }
+    let mut picked: Vec<&String> = Vec::new();
+    for &(rise, feature) in &scored {
+        if picked.len() == limit {
+            break;
+        }
+        // A word is shown in its strongest pair when that pair rose nearly as much.
+        let chosen = if feature.contains(' ') {
+            feature
+        } else {
+            scored
+                .iter()
+                .find(|(r, g)| {
+                    g.contains(' ') && g.split(' ').any(|w| w == feature) && *r >= 0.6 * rise
+                })
+                .map_or(feature, |&(_, g)| g)
+        };
+        // No two phrases share a word.
+        let overlaps = chosen
+            .split(' ')
+            .any(|w| picked.iter().any(|p| p.split(' ').any(|q| q == w)));
+        if !overlaps {
+            picked.push(chosen);
+        }
+    }
+    picked
+        .into_iter()
+        .map(|f| {
+            f.split(' ')
+                .map(|stem| surface.get(stem).map_or(stem, |s| s.0))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 /// A next step for the owning team, by rule and severity.
@@ -229,6 +314,32 @@ mod tests {
             AlertSeverity::Medium
         );
         assert_eq!(severity(&evidence(0.5, 0.4, 0.0, 0.0)), AlertSeverity::Low);
+    }
+
+    #[test]
+    fn rising_phrases_name_what_is_new_in_the_window() {
+        let verbatim = |text: &str| Verbatim::example("ws", text);
+        let baseline: Vec<Verbatim> = (0..20)
+            .map(|i| verbatim(&format!("charged twice on invoice {i}")))
+            .collect();
+        let mut window: Vec<Verbatim> = (0..5)
+            .map(|i| verbatim(&format!("charged twice on invoice {i}")))
+            .collect();
+        window.extend((0..10).map(|_| verbatim("still waiting for my refund")));
+        let phrases = rising_phrases(
+            &window.iter().collect::<Vec<_>>(),
+            &baseline.iter().collect::<Vec<_>>(),
+            3,
+        );
+        assert!(!phrases.is_empty());
+        assert!(
+            phrases[0].contains("refund") || phrases[0].contains("waiting"),
+            "{phrases:?}"
+        );
+        assert!(
+            phrases.iter().all(|p| !p.contains("invoice")),
+            "{phrases:?}"
+        );
     }
 
     #[test]

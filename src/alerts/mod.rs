@@ -179,6 +179,10 @@ pub struct Alert {
     /// What fired, `rule` first.
     #[serde(default)]
     pub signals: Vec<RuleKind>,
+    /// What customers say more of in the window than in the baseline (see
+    /// [`content::rising_phrases`]).
+    #[serde(default)]
+    pub rising_phrases: Vec<String>,
 }
 
 impl Alert {

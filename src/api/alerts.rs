@@ -105,6 +105,7 @@ pub fn alert_to_proto(a: Alert) -> proto::Alert {
             })
             .collect()
     };
+    let rising_phrases = a.rising_phrases;
     let e = a.evidence;
     let ts = |micros| Some(convert::timestamp(micros));
     proto::Alert {
@@ -160,6 +161,7 @@ pub fn alert_to_proto(a: Alert) -> proto::Alert {
         dispersion: e.dispersion,
         themes,
         signals,
+        rising_phrases,
     }
 }
 

@@ -437,22 +437,17 @@ pub fn clusters(
         ..Default::default()
     };
     let mut encoding_seconds = 0.0;
-    let vectors = encoder.as_ref().map(|encoder| {
+    let meaning = encoder.as_ref().map(|encoder| {
         let texts: Vec<String> = rows.iter().map(|(t, _)| t.clone()).collect();
         let encoding = Instant::now();
         let vectors = encoder.encode(&texts);
         encoding_seconds = encoding.elapsed().as_secs_f64();
-        vectors
+        crate::themes::detect::Meaning {
+            encoder: encoder.name(),
+            dims: encoder.dims(),
+            vectors,
+        }
     });
-    let meaning =
-        encoder
-            .as_ref()
-            .zip(vectors.as_ref())
-            .map(|(e, vectors)| crate::themes::detect::Meaning {
-                encoder: e.name(),
-                dims: e.dims(),
-                vectors,
-            });
     let detection = crate::themes::detect::detect(&docs, meaning, &[], &params);
     let seconds = started.elapsed().as_secs_f64();
     // Unthemed documents count as one more cluster.

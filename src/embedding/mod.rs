@@ -108,6 +108,40 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
+/// Centres a corpus's vectors: subtracts their mean (over the non-zero ones) and scales each back
+/// to unit length; a zero vector stays zero. Returns the mean, for [`recentre`]ing new vectors.
+///
+/// Static embeddings share a common direction (every text is a little like every other): without
+/// it, cosines spread over more of their range and clusters separate better (BANKING77 at k = 77:
+/// NMI 0.719 → 0.731 for themes by meaning; see BENCHMARKS.md).
+pub fn centre(vectors: &mut [Vec<f32>]) -> Vec<f32> {
+    let dims = vectors.iter().map(Vec::len).max().unwrap_or(0);
+    let mut mean = vec![0.0f32; dims];
+    let mut counted = 0usize;
+    for v in vectors
+        .iter()
+        .filter(|v| v.len() == dims && v.iter().any(|&x| x != 0.0))
+    {
+        mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
+        counted += 1;
+    }
+    mean.iter_mut().for_each(|m| *m /= counted.max(1) as f32);
+    for v in vectors.iter_mut() {
+        recentre(v, &mean);
+    }
+    mean
+}
+
+/// Centres one vector on a corpus's `mean` (from [`centre`]) and scales it to unit length; a
+/// zero vector, or one of another length, stays as it is.
+pub fn recentre(v: &mut [f32], mean: &[f32]) {
+    if v.len() != mean.len() || v.iter().all(|&x| x == 0.0) {
+        return;
+    }
+    v.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
+    normalize(v);
+}
+
 /// The models directory: `TIDELINE_MODELS_DIR`, else `models` in the working directory.
 pub fn models_dir() -> PathBuf {
     std::env::var_os("TIDELINE_MODELS_DIR").map_or_else(|| PathBuf::from(MODELS_DIR), PathBuf::from)

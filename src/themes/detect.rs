@@ -36,12 +36,13 @@ pub struct PreviousTheme {
 }
 
 /// The documents' sentence embeddings: one unit vector (or all zeros) of `dims` numbers per
-/// document, in order, from the encoder named `encoder`.
-#[derive(Debug, Clone, Copy)]
+/// document, in order, from the encoder named `encoder`. Detection centres them on their mean
+/// ([`crate::embedding::centre`]) and keeps the mean in the live model for new texts.
+#[derive(Debug, Clone)]
 pub struct Meaning<'a> {
     pub encoder: &'a str,
     pub dims: usize,
-    pub vectors: &'a [Vec<f32>],
+    pub vectors: Vec<Vec<f32>>,
 }
 
 /// A theme found by this run.
@@ -113,6 +114,9 @@ pub struct LiveMeaning {
     pub weight: f32,
     /// Per theme index: the meaning part of its centroid.
     pub centroids: Vec<Vec<f32>>,
+    /// The mean embedding of the refreshed texts, which new texts are centred on.
+    #[serde(default)]
+    pub mean: Vec<f32>,
 }
 
 /// Distinct documents the automatic choice of k clusters at most.
@@ -207,29 +211,32 @@ pub fn detect(
     let sample: Vec<DocFeatures> = all.iter().step_by(step).cloned().collect();
     let vocabulary = Vocabulary::fit(&sample, &params.tfidf);
     let lexical: Vec<SparseRow> = all.iter().map(|d| vocabulary.transform(d)).collect();
-    let meaning = meaning.filter(|m| m.vectors.len() == docs.len() && m.dims > 0);
+    let mut meaning = meaning.filter(|m| m.vectors.len() == docs.len() && m.dims > 0);
+    let mean = meaning
+        .as_mut()
+        .map(|m| crate::embedding::centre(&mut m.vectors));
+    let encoder = meaning.as_ref().map(|m| m.encoder);
     let space = Space {
-        meaning_dims: meaning.map_or(0, |m| m.dims),
+        meaning_dims: meaning.as_ref().map_or(0, |m| m.dims),
         lexical_dims: vocabulary.len().max(1),
-        weight: meaning.map_or(0.0, |_| params.meaning_weight.clamp(0.0, 1.0)),
+        weight: meaning
+            .as_ref()
+            .map_or(0.0, |_| params.meaning_weight.clamp(0.0, 1.0)),
     };
-    let joined;
-    let rows: &[SparseRow] = match meaning {
-        Some(m) => {
-            joined = embedding_rows(
-                m.vectors,
-                m.dims,
-                Some((&lexical, space.lexical_dims, space.weight)),
-            )
-            .0;
-            &joined
-        }
-        None => &lexical,
-    };
+    // The embeddings are copied into the rows; their vectors are dropped here.
+    let joined = meaning.take().map(|m| {
+        embedding_rows(
+            &m.vectors,
+            m.dims,
+            Some((&lexical, space.lexical_dims, space.weight)),
+        )
+        .0
+    });
+    let rows: &[SparseRow] = joined.as_deref().unwrap_or(&lexical);
     let dims = space.dims();
     let sample_rows: Vec<SparseRow> = rows.iter().step_by(step).cloned().collect();
 
-    let warm = warm_start(previous, &vocabulary, &space, meaning.map(|m| m.encoder));
+    let warm = warm_start(previous, &vocabulary, &space, encoder);
     let k = match (params.k, &warm) {
         (Some(k), _) => k,
         (None, Some(w)) => w.nrows(),
@@ -242,13 +249,14 @@ pub fn detect(
                 .step_by(step)
                 .filter(|&d| seen.insert(docs[d].text.as_str()))
                 .collect();
+            let corpus = distinct.len() * step;
             let stride = distinct.len().div_ceil(CHOOSE_K_SAMPLE).max(1);
             let distinct: Vec<SparseRow> = distinct
                 .into_iter()
                 .step_by(stride)
                 .map(|d| rows[d].clone())
                 .collect();
-            choose_k(&distinct, dims, params)
+            choose_k(&distinct, dims, corpus, params)
         }
     };
     // A warm start is kept as the only run: a random restart with a slightly better objective
@@ -324,11 +332,11 @@ pub fn detect(
             quotes: quotes(m, &lexical, &raw),
             members: m.clone(),
             coherence,
-            meaning: meaning.map(|m| {
+            meaning: encoder.map(|encoder| {
                 let mut vector = meaning_part.to_vec();
                 crate::embedding::normalize(&mut vector);
                 MeaningCentroid {
-                    encoder: m.encoder.to_string(),
+                    encoder: encoder.to_string(),
                     vector,
                 }
             }),
@@ -354,10 +362,11 @@ pub fn detect(
         centroids: lexical_centroids,
         bigrams: params.tfidf.bigrams,
         floor: params.similarity_floor,
-        meaning: meaning.map(|m| LiveMeaning {
-            encoder: m.encoder.to_string(),
+        meaning: encoder.zip(mean).map(|(encoder, mean)| LiveMeaning {
+            encoder: encoder.to_string(),
             weight: space.weight,
             centroids: meaning_centroids,
+            mean,
         }),
     };
     Detection {
@@ -706,10 +715,15 @@ impl LiveModel {
             .collect();
         row.sort_unstable_by_key(|&(i, _)| i);
         super::tfidf::normalize(&mut row);
+        let centred = self.meaning.as_ref().zip(embedding).map(|(m, e)| {
+            let mut e = e.to_vec();
+            crate::embedding::recentre(&mut e, &m.mean);
+            e
+        });
         let meaning = self
             .meaning
             .as_ref()
-            .zip(embedding)
+            .zip(centred.as_deref())
             .filter(|(m, e)| m.centroids.first().is_none_or(|c| c.len() == e.len()));
         let weight = self.meaning.as_ref().map_or(0.0, |m| m.weight);
         if row.is_empty() && meaning.is_none() {
@@ -882,7 +896,7 @@ mod tests {
         let meaning = Meaning {
             encoder: "test-encoder",
             dims: 3,
-            vectors: &vectors,
+            vectors: vectors.clone(),
         };
         let params = ThemeParams {
             k: Some(2),
@@ -919,7 +933,12 @@ mod tests {
         );
         let centroid = refunds.meaning.as_ref().expect("meaning centroid");
         assert_eq!(centroid.encoder, "test-encoder");
-        assert!(centroid.vector[0] > 0.9, "{:?}", centroid.vector);
+        // Centred on the corpus's mean, it points to refunds and away from card payments.
+        assert!(
+            centroid.vector[0] > 0.5 && centroid.vector[1] < -0.5,
+            "{:?}",
+            centroid.vector
+        );
         // A new text in a third wording goes to its problem by meaning alone.
         let index = detection.model.index();
         let (theme, _) = detection
@@ -941,14 +960,14 @@ mod tests {
         let meaning = Meaning {
             encoder: "test-encoder",
             dims: 3,
-            vectors: &vectors,
+            vectors: vectors.clone(),
         };
         let params = ThemeParams {
             k: Some(2),
             min_theme_size: 3,
             ..Default::default()
         };
-        let first = detect(&docs, Some(meaning), &[], &params);
+        let first = detect(&docs, Some(meaning.clone()), &[], &params);
         let previous: Vec<PreviousTheme> = first
             .themes
             .iter()
@@ -966,7 +985,7 @@ mod tests {
         let second = detect(
             &docs2,
             Some(Meaning {
-                vectors: &vectors2,
+                vectors: vectors2,
                 ..meaning
             }),
             &previous,
@@ -990,21 +1009,46 @@ mod tests {
 
     #[test]
     fn no_two_themes_share_a_label() {
-        // Two clusters of one topic (k too large for the corpus): their labels still differ.
-        let detection = detect(
-            &corpus(),
-            None,
-            &[],
-            &ThemeParams {
-                k: Some(6),
-                ..params()
-            },
-        );
-        let mut labels: Vec<&str> = detection.themes.iter().map(|t| t.label.as_str()).collect();
-        let found = labels.len();
-        labels.sort();
-        labels.dedup();
-        assert_eq!(labels.len(), found, "{labels:?}");
+        let theme = |centroid: &[(&str, f32)], size: usize| FoundTheme {
+            label: "lost luggage".into(),
+            keywords: Vec::new(),
+            centroid: centroid.iter().map(|(f, w)| (f.to_string(), *w)).collect(),
+            meaning: None,
+            members: (0..size).collect(),
+            quotes: Vec::new(),
+            coherence: 1.0,
+            continues: None,
+            split_from: None,
+        };
+        let mut themes = vec![
+            theme(
+                &[
+                    ("lost luggag", 1.0),
+                    ("lost", 0.9),
+                    ("luggag", 0.9),
+                    ("delay", 0.5),
+                ],
+                5,
+            ),
+            theme(
+                &[
+                    ("lost luggag", 1.0),
+                    ("lost", 0.9),
+                    ("luggag", 0.9),
+                    ("airport", 0.6),
+                ],
+                10,
+            ),
+        ];
+        let surfaces: HashMap<String, String> = [("luggag", "luggage"), ("delay", "delayed")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        distinct_labels(&mut themes, &surfaces);
+        // The larger theme keeps the label; the smaller is named by what sets it apart.
+        assert_eq!(themes[1].label, "lost luggage");
+        assert_ne!(themes[0].label, themes[1].label);
+        assert!(themes[0].label.contains("delayed"), "{}", themes[0].label);
     }
 
     #[test]

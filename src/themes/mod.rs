@@ -11,8 +11,8 @@ pub mod record;
 pub mod service;
 pub mod tfidf;
 
-use self::kmeans::{cluster, simplified_silhouette, Clusters, KMeansParams};
-use self::tfidf::{DocFeatures, SparseRow, TfidfParams, Vocabulary};
+use self::kmeans::{cluster, simplified_silhouette, KMeansParams};
+use self::tfidf::{SparseRow, TfidfParams};
 
 /// How a workspace's themes are found.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,41 +89,6 @@ impl Default for ThemeParams {
     }
 }
 
-/// A fitted clustering of documents.
-pub struct Fitted {
-    pub vocabulary: Vocabulary,
-    pub rows: Vec<SparseRow>,
-    pub clusters: Clusters,
-}
-
-/// Vectorises documents and clusters them.
-pub fn fit(docs: &[DocFeatures], params: &ThemeParams) -> Fitted {
-    let vocabulary = Vocabulary::fit(docs, &params.tfidf);
-    let rows: Vec<SparseRow> = docs.iter().map(|d| vocabulary.transform(d)).collect();
-    let clusters = cluster_rows(&rows, vocabulary.len().max(1), params);
-    Fitted {
-        vocabulary,
-        rows,
-        clusters,
-    }
-}
-
-/// Clusters unit rows of `dims` features with spherical k-means: `params.k` clusters, or a k
-/// chosen between `min_k` and `max_k` (see [`choose_k`]).
-pub fn cluster_rows(rows: &[SparseRow], dims: usize, params: &ThemeParams) -> Clusters {
-    let k = params.k.unwrap_or_else(|| choose_k(rows, dims, params));
-    cluster(
-        rows,
-        dims,
-        KMeansParams {
-            k,
-            restarts: params.restarts,
-            max_iterations: params.max_iterations,
-            seed: params.seed,
-        },
-    )
-}
-
 /// Clustering rows from sentence embeddings (unit vectors of `dims` numbers), optionally joined
 /// with lexical rows: the embedding part scaled by √`weight` and the lexical part (its features
 /// numbered after the embedding's) by √(1 − `weight`), so a row stays unit length and the
@@ -165,14 +130,32 @@ pub fn embedding_rows(
     (rows, features)
 }
 
-/// Picks k from a geometric grid between the bounds by the simplified silhouette of one quick
-/// run each.
-pub(crate) fn choose_k(rows: &[SparseRow], dims: usize, params: &ThemeParams) -> usize {
+/// Picks k by the simplified silhouette of one quick run each, from a geometric grid between
+/// the bounds, narrowed around √(n/2) for `corpus` = n distinct documents (Mardia's rule of
+/// thumb): from half of it to twice it. The silhouette alone is no guide at the ends: on TF-IDF
+/// it keeps rising with k (it chose the upper bound, 80, on BANKING77 and the airline tweets), on
+/// sentence embeddings it peaks at the coarsest split (it chose 5 on the airline tweets).
+pub(crate) fn choose_k(
+    rows: &[SparseRow],
+    dims: usize,
+    corpus: usize,
+    params: &ThemeParams,
+) -> usize {
     // Clusters smaller than the minimum theme size would fall into "unthemed": allow only as
     // many clusters as the corpus can fill twice over.
-    let fillable = rows.len() / (2 * params.min_theme_size.max(1));
-    let min = params.min_k.max(2).min(fillable.max(2));
-    let max = params.max_k.min(fillable).max(min);
+    let fillable = corpus / (2 * params.min_theme_size.max(1));
+    let rule_of_thumb = (corpus as f64 / 2.0).sqrt();
+    let min = params
+        .min_k
+        .max((rule_of_thumb / 2.0) as usize)
+        .max(2)
+        .min(fillable.max(2))
+        .min(params.max_k);
+    let max = params
+        .max_k
+        .min(fillable)
+        .min((2.0 * rule_of_thumb).ceil() as usize)
+        .max(min);
     let mut candidates = Vec::new();
     let mut k = min as f32;
     while (k as usize) <= max {
@@ -249,11 +232,16 @@ mod tests {
             })
             .collect();
         let (rows, dims) = embedding_rows(&embeddings, 3, None);
-        let params = ThemeParams {
-            k: Some(2),
-            ..Default::default()
-        };
-        let clusters = cluster_rows(&rows, dims, &params);
+        let clusters = cluster(
+            &rows,
+            dims,
+            KMeansParams {
+                k: 2,
+                restarts: 2,
+                max_iterations: 20,
+                seed: 42,
+            },
+        );
         for (i, &c) in clusters.assignment.iter().enumerate() {
             assert_eq!(c, clusters.assignment[i % 2], "row {i}");
         }

@@ -281,17 +281,15 @@ impl Themes {
             .encoder
             .as_ref()
             .filter(|_| params.meaning_weight > 0.0);
-        let vectors = encoder.map(|e| {
+        let meaning = encoder.map(|e| {
             let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
-            e.encode(&texts)
-        });
-        let meaning = encoder.zip(vectors.as_ref()).map(|(e, vectors)| Meaning {
-            encoder: e.name(),
-            dims: e.dims(),
-            vectors,
+            Meaning {
+                encoder: e.name(),
+                dims: e.dims(),
+                vectors: e.encode(&texts),
+            }
         });
         let detection = detect(&docs, meaning, &previous, params);
-        drop(vectors);
 
         self.set_phase(workspace, RefreshPhase::Writing);
         let mut counter: u64 = store
