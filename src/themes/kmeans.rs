@@ -46,16 +46,21 @@ fn similarities(row: &SparseRow, transposed: &Array2<f32>, out: &mut [f32]) {
     }
 }
 
-/// Every row's similarity to every centroid: row by row for sparse rows (TF-IDF), or as matrix
+/// Every row's similarity to every centroid: row by row for sparse rows (TF-IDF), as matrix
 /// products for rows that are mostly non-zero (sentence embeddings), which is several times
-/// faster for them.
+/// faster for them, and both for rows that are a dense block followed by sparse features
+/// (embeddings joined with TF-IDF).
 enum Scorer<'a> {
     Sparse(&'a [SparseRow]),
-    /// The rows as one n × dims matrix.
-    Dense(Array2<f32>),
+    /// The rows' first `prefix` features as one n × prefix matrix; the rest row by row.
+    Dense {
+        matrix: Array2<f32>,
+        prefix: usize,
+        rows: &'a [SparseRow],
+    },
 }
 
-/// Rows at least this full go through matrix products.
+/// Features (from the first) non-zero in at least this share of rows form the dense block.
 const DENSE_FILL: f64 = 0.25;
 /// Largest row matrix built for them (floats): 100,000 rows of 256 numbers is 25.6 million.
 const DENSE_MAX_CELLS: usize = 64 << 20;
@@ -64,37 +69,65 @@ const DENSE_CHUNK: usize = 4096;
 
 impl<'a> Scorer<'a> {
     fn new(rows: &'a [SparseRow], dims: usize) -> Scorer<'a> {
-        let cells = rows.len().saturating_mul(dims);
-        let filled: usize = rows.iter().map(Vec::len).sum();
-        if cells == 0 || cells > DENSE_MAX_CELLS || (filled as f64) < DENSE_FILL * cells as f64 {
+        // The dense block: the longest run of leading features each non-zero in enough rows.
+        let mut filled = vec![0usize; dims];
+        for row in rows {
+            for &(i, _) in row {
+                filled[i as usize] += 1;
+            }
+        }
+        let needed = (DENSE_FILL * rows.len() as f64).max(1.0);
+        let prefix = filled
+            .iter()
+            .position(|&f| (f as f64) < needed)
+            .unwrap_or(dims);
+        if prefix < 16 || rows.len().saturating_mul(prefix) > DENSE_MAX_CELLS {
             return Scorer::Sparse(rows);
         }
-        let mut matrix = Array2::<f32>::zeros((rows.len(), dims));
+        let mut matrix = Array2::<f32>::zeros((rows.len(), prefix));
         for (mut out, row) in matrix.rows_mut().into_iter().zip(rows) {
-            for &(i, w) in row {
+            for &(i, w) in row.iter().take_while(|&&(i, _)| (i as usize) < prefix) {
                 out[i as usize] = w;
             }
         }
-        Scorer::Dense(matrix)
+        Scorer::Dense {
+            matrix,
+            prefix,
+            rows,
+        }
     }
 
     /// Calls `visit` with each row's index and its similarity to each centroid (k × dims).
     fn for_each(&self, centroids: &Array2<f32>, mut visit: impl FnMut(usize, &[f32])) {
+        let transposed = centroids.t().as_standard_layout().into_owned();
         match self {
             Scorer::Sparse(rows) => {
-                let transposed = centroids.t().as_standard_layout().into_owned();
                 let mut scores = vec![0.0f32; centroids.nrows()];
                 for (r, row) in rows.iter().enumerate() {
                     similarities(row, &transposed, &mut scores);
                     visit(r, &scores);
                 }
             }
-            Scorer::Dense(matrix) => {
-                for (chunk, rows) in matrix.axis_chunks_iter(Axis(0), DENSE_CHUNK).enumerate() {
-                    let scores = rows.dot(&centroids.t());
-                    for (i, row_scores) in scores.rows().into_iter().enumerate() {
-                        let row_scores = row_scores.to_slice().expect("standard layout");
-                        visit(chunk * DENSE_CHUNK + i, row_scores);
+            Scorer::Dense {
+                matrix,
+                prefix,
+                rows,
+            } => {
+                let block = centroids.slice(ndarray::s![.., ..*prefix]);
+                for (chunk, part) in matrix.axis_chunks_iter(Axis(0), DENSE_CHUNK).enumerate() {
+                    let mut scores = part.dot(&block.t());
+                    for (i, mut row_scores) in scores.rows_mut().into_iter().enumerate() {
+                        let r = chunk * DENSE_CHUNK + i;
+                        let row_scores = row_scores.as_slice_mut().expect("standard layout");
+                        for &(f, w) in rows[r].iter().skip_while(|&&(f, _)| (f as usize) < *prefix)
+                        {
+                            let column = transposed.row(f as usize);
+                            let column = column.as_slice().expect("standard layout");
+                            for (o, c) in row_scores.iter_mut().zip(column) {
+                                *o += w * c;
+                            }
+                        }
+                        visit(r, row_scores);
                     }
                 }
             }
@@ -420,20 +453,28 @@ mod tests {
 
     #[test]
     fn dense_rows_are_scored_by_matrix_products_the_same_as_row_by_row() {
-        // 5,000 rows (two chunks of the matrix path) of 8 mostly non-zero numbers.
+        // 5,000 rows (two chunks of the matrix path) of 24 mostly non-zero numbers followed by
+        // two sparse features of 76 (an embedding joined with TF-IDF).
         let rows: Vec<SparseRow> = (0..5_000u32)
             .map(|r| {
-                row(&(0..8)
+                let mut entries: Vec<(u32, f32)> = (0..24)
                     .map(|i| (i, 1.0 + ((r * 7 + i * 3) % 11) as f32))
-                    .collect::<Vec<_>>())
+                    .collect();
+                entries.push((24 + r % 76, 2.0));
+                entries.push((24 + (r * 13 + 5) % 76, 1.5));
+                entries.sort_by_key(|&(i, _)| i);
+                entries.dedup_by_key(|&mut (i, _)| i);
+                row(&entries)
             })
             .collect();
-        let dense = Scorer::new(&rows, 8);
-        assert!(matches!(dense, Scorer::Dense(_)));
-        let mut centroids = Array2::<f32>::zeros((3, 8));
+        let dense = Scorer::new(&rows, 100);
+        assert!(matches!(dense, Scorer::Dense { prefix: 24, .. }));
+        let mut centroids = Array2::<f32>::zeros((3, 100));
         for c in 0..3 {
             centroids[[c, c]] = 1.0;
-            centroids[[c, 7 - c]] = 0.5;
+            centroids[[c, 23 - c]] = 0.5;
+            centroids[[c, 30 + c]] = 0.7;
+            centroids[[c, 50 + 2 * c]] = 0.3;
         }
         let mut by_row = Vec::new();
         Scorer::Sparse(&rows).for_each(&centroids, |r, s| by_row.push((r, s.to_vec())));
