@@ -68,16 +68,7 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
         let (n, ids) = t.search(&format!("\"{phrase}\"")).await;
         let mut themes_of = std::collections::BTreeMap::<String, usize>::new();
         for id in ids.iter().take(50) {
-            let v = t
-                .verbatims
-                .get_verbatim(proto::GetVerbatimRequest {
-                    id: id.clone(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            *themes_of.entry(v.theme_id).or_default() += 1;
+            *themes_of.entry(t.verbatim(id).await.theme_id).or_default() += 1;
         }
         println!("{phrase}: {n} hits, themes {themes_of:?}");
     }

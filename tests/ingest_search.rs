@@ -381,15 +381,7 @@ async fn filters_and_pagination_walk_every_hit_exactly_once() {
     .await;
     let mut by_time: Vec<(i64, String)> = Vec::new();
     for id in &newest {
-        let v = t
-            .verbatims
-            .get_verbatim(proto::GetVerbatimRequest {
-                id: id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let v = t.verbatim(id).await;
         by_time.push((v.created_at.unwrap().seconds, v.id));
     }
     let mut sorted = by_time.clone();

@@ -495,3 +495,70 @@ async fn the_same_verbatims_in_another_order_give_the_same_themes_and_alerts() {
     assert!(!first.1.is_empty(), "the tripling topic alerts: {first:?}");
     assert_eq!(first, second);
 }
+
+#[tokio::test]
+async fn without_the_model_themes_fall_back_to_tf_idf_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::test_config(dir.path());
+    let empty = tempfile::tempdir().unwrap();
+    config.themes.models_dir = Some(empty.path().to_path_buf());
+    let mut t = TestServer::start_with(config).await;
+    let texts: Vec<String> = (0..8).flat_map(synthetic).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    t.ingest_texts(&refs).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    let listed = themes
+        .list_themes(proto::ListThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = "tf-idf: no embedding model in";
+    assert!(listed.method.starts_with(expected), "{}", listed.method);
+    assert!(
+        listed.method.contains("scripts/fetch-model.sh"),
+        "{}",
+        listed.method
+    );
+    let refreshed = themes
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        refreshed.method.starts_with(expected),
+        "{}",
+        refreshed.method
+    );
+    assert!(refreshed.themes >= 2, "{refreshed:?}");
+    t.stop().await;
+
+    // With the model, the same workspace's next refresh is by meaning, and says so.
+    if !common::embedding_model_present() {
+        return;
+    }
+    let t = TestServer::start(dir.path()).await;
+    let mut themes = ThemeServiceClient::new(t.channel.clone());
+    let before = themes
+        .list_themes(proto::ListThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        before
+            .method
+            .contains("the next refresh finds them by meaning"),
+        "{}",
+        before.method
+    );
+    let refreshed = themes
+        .refresh_themes(proto::RefreshThemesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        refreshed.method.starts_with("meaning: potion-base-8M"),
+        "{}",
+        refreshed.method
+    );
+    t.stop().await;
+}

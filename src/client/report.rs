@@ -172,6 +172,17 @@ pub fn alert_detail(a: &proto::Alert) -> String {
             a.keywords.join(", ")
         }
     );
+    if !a.rising_phrases.is_empty() {
+        let _ = writeln!(out, "  rising: {}", a.rising_phrases.join(", "));
+    }
+    if a.themes.len() > 1 {
+        let themes: Vec<String> = a
+            .themes
+            .iter()
+            .map(|t| format!("{} \"{}\" ({})", t.id, t.label, t.mentions))
+            .collect();
+        let _ = writeln!(out, "  one incident over {}", themes.join(", "));
+    }
     let _ = writeln!(
         out,
         "  owner: {}  (product area: {})",
@@ -388,6 +399,40 @@ mod tests {
         );
         assert!(text.contains("+150%") && text.contains("new"));
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+    }
+
+    #[test]
+    fn an_alert_says_what_is_rising_and_which_themes_it_spans() {
+        let alert = proto::Alert {
+            id: "AL-000001".into(),
+            theme_id: "TH-0001".into(),
+            theme_label: "refund".into(),
+            rising_phrases: vec!["still waiting".into(), "money owe".into()],
+            themes: vec![
+                proto::AlertTheme {
+                    id: "TH-0001".into(),
+                    label: "refund".into(),
+                    mentions: 20,
+                    baseline_mentions: 3,
+                },
+                proto::AlertTheme {
+                    id: "TH-0007".into(),
+                    label: "money back".into(),
+                    mentions: 9,
+                    baseline_mentions: 1,
+                },
+            ],
+            ..Default::default()
+        };
+        let text = alert_detail(&alert);
+        assert!(
+            text.contains("  rising: still waiting, money owe\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("one incident over TH-0001 \"refund\" (20), TH-0007 \"money back\" (9)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -890,19 +890,25 @@ mod tests {
         (docs, vectors)
     }
 
-    #[test]
-    fn with_embeddings_each_problem_is_one_theme_whatever_its_wording() {
+    /// [`reworded`] as detection input, with two themes asked for.
+    fn reworded_meaning() -> (Vec<ThemeDoc>, Meaning<'static>, ThemeParams) {
         let (docs, vectors) = reworded();
         let meaning = Meaning {
             encoder: "test-encoder",
             dims: 3,
-            vectors: vectors.clone(),
+            vectors,
         };
         let params = ThemeParams {
             k: Some(2),
             min_theme_size: 3,
             ..Default::default()
         };
+        (docs, meaning, params)
+    }
+
+    #[test]
+    fn with_embeddings_each_problem_is_one_theme_whatever_its_wording() {
+        let (docs, meaning, params) = reworded_meaning();
         let detection = detect(&docs, Some(meaning), &[], &params);
         assert_eq!(detection.themes.len(), 2);
         // Wordings 0 and 1 together, 2 and 3 together.
@@ -956,17 +962,8 @@ mod tests {
 
     #[test]
     fn a_refresh_by_meaning_continues_the_themes_by_meaning() {
-        let (docs, vectors) = reworded();
-        let meaning = Meaning {
-            encoder: "test-encoder",
-            dims: 3,
-            vectors: vectors.clone(),
-        };
-        let params = ThemeParams {
-            k: Some(2),
-            min_theme_size: 3,
-            ..Default::default()
-        };
+        let (docs, meaning, params) = reworded_meaning();
+        let vectors = meaning.vectors.clone();
         let first = detect(&docs, Some(meaning.clone()), &[], &params);
         let previous: Vec<PreviousTheme> = first
             .themes

@@ -68,17 +68,12 @@ impl ReadyModel {
             .map(|(t, _)| self.stored.theme_ids[t].clone())
     }
 
-    /// How the model's themes were found.
-    pub fn method(&self) -> Method {
-        match &self.stored.model.meaning {
-            Some(m) => Method::Meaning {
-                encoder: m.encoder.clone(),
-                weight: m.weight,
-            },
-            None => Method::Lexical {
-                reason: "the themes were found before sentence embeddings were used".into(),
-            },
-        }
+    /// Whether the model's themes were found by meaning, and with what.
+    fn meaning(&self) -> Option<Method> {
+        self.stored.model.meaning.as_ref().map(|m| Method::Meaning {
+            encoder: m.encoder.clone(),
+            weight: m.weight,
+        })
     }
 }
 
@@ -189,9 +184,18 @@ impl Themes {
 
     /// How the workspace's current themes were found, else how the next refresh will find them.
     pub fn method(&self, workspace: &str, params: &ThemeParams) -> Result<Method> {
+        let planned = self.planned_method(params);
         Ok(match self.model(workspace)? {
-            Some(model) => model.method(),
-            None => self.planned_method(params),
+            None => planned,
+            Some(model) => match (model.meaning(), planned) {
+                (Some(found), _) => found,
+                (None, Method::Lexical { reason }) => Method::Lexical { reason },
+                (None, Method::Meaning { .. }) => Method::Lexical {
+                    reason:
+                        "these themes were found by words; the next refresh finds them by meaning"
+                            .into(),
+                },
+            },
         })
     }
 

@@ -132,6 +132,18 @@ impl TestServer {
     }
 
     /// Searches and returns (total, ids of the first page).
+    /// One verbatim by id.
+    pub async fn verbatim(&mut self, id: &str) -> proto::Verbatim {
+        self.verbatims
+            .get_verbatim(proto::GetVerbatimRequest {
+                id: id.to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     pub async fn search(&mut self, query: &str) -> (u64, Vec<String>) {
         let response = self
             .verbatims
