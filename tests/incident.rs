@@ -10,7 +10,6 @@ use common::synthetic::{self, DAYS, DAY_SECS, DOUBLING_DAY, REWORDED, SPIKE_DAY}
 use common::TestServer;
 use tideline::proto;
 use tideline::proto::alert_service_client::AlertServiceClient;
-use tideline::proto::theme_service_client::ThemeServiceClient;
 
 /// The stream ends here (2026-03-01T00:00:00Z).
 const NOW: i64 = 1_772_323_200;
@@ -30,12 +29,7 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
     let dir = tempfile::tempdir().unwrap();
     let mut t = TestServer::start(dir.path()).await;
     synthetic::ingest_items(&mut t, synthetic::reworded_incident(NOW, 12)).await;
-    let mut themes = ThemeServiceClient::new(t.channel.clone());
-    let refreshed = themes
-        .refresh_themes(proto::RefreshThemesRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let refreshed = t.refresh_themes().await;
     assert!(
         refreshed.method.starts_with("meaning: potion-base-8M"),
         "{}",
@@ -43,14 +37,7 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
     );
 
     // Which themes hold the problem's wordings?
-    let listed = themes
-        .list_themes(proto::ListThemesRequest {
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let listed = t.list_themes().await;
     for theme in &listed.themes {
         println!("{} {:?} volume {}", theme.id, theme.label, theme.volume);
     }

@@ -506,12 +506,7 @@ async fn without_the_model_themes_fall_back_to_tf_idf_and_say_so() {
     let texts: Vec<String> = (0..8).flat_map(synthetic).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     t.ingest_texts(&refs).await;
-    let mut themes = ThemeServiceClient::new(t.channel.clone());
-    let listed = themes
-        .list_themes(proto::ListThemesRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let listed = t.list_themes().await;
     let expected = "tf-idf: no embedding model in";
     assert!(listed.method.starts_with(expected), "{}", listed.method);
     assert!(
@@ -519,11 +514,7 @@ async fn without_the_model_themes_fall_back_to_tf_idf_and_say_so() {
         "{}",
         listed.method
     );
-    let refreshed = themes
-        .refresh_themes(proto::RefreshThemesRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let refreshed = t.refresh_themes().await;
     assert!(
         refreshed.method.starts_with(expected),
         "{}",
@@ -537,12 +528,7 @@ async fn without_the_model_themes_fall_back_to_tf_idf_and_say_so() {
         return;
     }
     let t = TestServer::start(dir.path()).await;
-    let mut themes = ThemeServiceClient::new(t.channel.clone());
-    let before = themes
-        .list_themes(proto::ListThemesRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let before = t.list_themes().await;
     assert!(
         before
             .method
@@ -550,11 +536,7 @@ async fn without_the_model_themes_fall_back_to_tf_idf_and_say_so() {
         "{}",
         before.method
     );
-    let refreshed = themes
-        .refresh_themes(proto::RefreshThemesRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let refreshed = t.refresh_themes().await;
     assert!(
         refreshed.method.starts_with("meaning: potion-base-8M"),
         "{}",

@@ -829,20 +829,24 @@ mod tests {
         assert!(detection.coverage() > 0.9);
     }
 
-    #[test]
-    fn a_second_run_continues_the_previous_themes() {
-        let docs = corpus();
-        let first = detect(&docs, None, &[], &params());
-        let previous: Vec<PreviousTheme> = first
-            .themes
+    /// A run's themes as the previous themes of the next, with ids `TH-{index}`.
+    fn as_previous(run: &Detection) -> Vec<PreviousTheme> {
+        run.themes
             .iter()
             .enumerate()
             .map(|(i, t)| PreviousTheme {
                 id: format!("TH-{i}"),
                 centroid: t.centroid.clone(),
-                meaning: None,
+                meaning: t.meaning.clone(),
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_second_run_continues_the_previous_themes() {
+        let docs = corpus();
+        let first = detect(&docs, None, &[], &params());
+        let previous = as_previous(&first);
         let second = detect(
             &docs,
             None,
@@ -965,16 +969,7 @@ mod tests {
         let (docs, meaning, params) = reworded_meaning();
         let vectors = meaning.vectors.clone();
         let first = detect(&docs, Some(meaning.clone()), &[], &params);
-        let previous: Vec<PreviousTheme> = first
-            .themes
-            .iter()
-            .enumerate()
-            .map(|(i, t)| PreviousTheme {
-                id: format!("TH-{i}"),
-                centroid: t.centroid.clone(),
-                meaning: t.meaning.clone(),
-            })
-            .collect();
+        let previous = as_previous(&first);
         // Half the texts are gone and the rest reordered: the same two problems continue.
         let kept: Vec<usize> = (0..docs.len()).rev().step_by(2).collect();
         let docs2: Vec<ThemeDoc> = kept.iter().map(|&d| docs[d].clone()).collect();

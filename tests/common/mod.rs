@@ -132,6 +132,27 @@ impl TestServer {
     }
 
     /// Searches and returns (total, ids of the first page).
+    /// `ThemeService/RefreshThemes` with automatic k in the default workspace.
+    pub async fn refresh_themes(&self) -> proto::RefreshThemesResponse {
+        tideline::proto::theme_service_client::ThemeServiceClient::new(self.channel.clone())
+            .refresh_themes(proto::RefreshThemesRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// `ThemeService/ListThemes` of the default workspace, up to 100 themes.
+    pub async fn list_themes(&self) -> proto::ListThemesResponse {
+        tideline::proto::theme_service_client::ThemeServiceClient::new(self.channel.clone())
+            .list_themes(proto::ListThemesRequest {
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// One verbatim by id.
     pub async fn verbatim(&mut self, id: &str) -> proto::Verbatim {
         self.verbatims
