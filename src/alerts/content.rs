@@ -66,6 +66,9 @@ pub fn summary(signals: &[RuleKind], evidence: &Evidence, themes: usize) -> Stri
 /// its words; most distinctive first. This names the new problem even when it landed in an older,
 /// broader theme ("charged twice" rising as "still waiting / refund").
 pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize) -> Vec<String> {
+    // Shares are estimated on at most `PHRASE_SAMPLE` evenly spread mentions of each side, so an
+    // incident with a huge baseline costs no more than a large one.
+    let (window, baseline) = (&spread(window)[..], &spread(baseline)[..]);
     let count = |verbatims: &[&Verbatim],
                  surfaces: Option<&mut HashMap<(String, String), usize>>| {
         let mut df: HashMap<String, usize> = HashMap::new();
@@ -140,6 +143,15 @@ pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize
                 .join(" ")
         })
         .collect()
+}
+
+/// Mentions [`rising_phrases`] reads per side at most.
+const PHRASE_SAMPLE: usize = 2000;
+
+/// At most [`PHRASE_SAMPLE`] of `mentions`, evenly spread.
+fn spread<'a>(mentions: &[&'a Verbatim]) -> Vec<&'a Verbatim> {
+    let step = mentions.len().div_ceil(PHRASE_SAMPLE).max(1);
+    mentions.iter().step_by(step).copied().collect()
 }
 
 /// A next step for the owning team, by rule and severity.

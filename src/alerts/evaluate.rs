@@ -535,9 +535,9 @@ pub const SAME_INCIDENT_MEANING: f32 = 0.50;
 /// The same for themes found by words alone: the cosine of their TF-IDF centroids.
 pub const SAME_INCIDENT_WORDS: f32 = 0.35;
 
-/// Whether two themes are about the same thing, as far as an incident goes.
-pub fn same_incident(a: &Theme, b: &Theme) -> bool {
-    match a.relatedness(b) {
+/// Whether two themes this related are about the same thing, as far as an incident goes.
+pub fn same_incident(relatedness: Relatedness) -> bool {
+    match relatedness {
         Relatedness::Meaning(cosine) => cosine >= SAME_INCIDENT_MEANING,
         Relatedness::Words(cosine) => cosine >= SAME_INCIDENT_WORDS,
     }
@@ -557,7 +557,7 @@ fn incidents(themes: &[&Theme], rising: &[bool]) -> Vec<Vec<usize>> {
     }
     for (i, &a) in candidates.iter().enumerate() {
         for &b in &candidates[i + 1..] {
-            if same_incident(themes[a], themes[b]) {
+            if same_incident(themes[a].relatedness(themes[b])) {
                 let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
                 parent[ra.max(rb)] = ra.min(rb);
             }

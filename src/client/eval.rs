@@ -482,7 +482,7 @@ pub fn clusters(
     })
 }
 
-/// How well "about the same thing" (the incident rule, [`same_incident_similarity`]) separates
+/// How well "about the same thing" (the incident rule, [`crate::alerts::evaluate::same_incident`]) separates
 /// themes: over pairs of pure themes (purity ≥ 0.5), those whose majority label is the same and
 /// those whose majority labels differ, and how many of each the rule would join.
 #[derive(Debug, Clone, Default)]
@@ -541,7 +541,11 @@ fn related_themes(gold: &[usize], detection: &crate::themes::detect::Detection) 
                 continue;
             };
             let (ta, tb) = (&detection.themes[a], &detection.themes[b]);
-            let joined = same_incident_similarity(ta, tb);
+            let joined =
+                crate::alerts::evaluate::same_incident(crate::themes::record::relatedness(
+                    (&ta.centroid, ta.meaning.as_ref()),
+                    (&tb.centroid, tb.meaning.as_ref()),
+                ));
             let cosine = ta
                 .meaning
                 .as_ref()
@@ -561,25 +565,6 @@ fn related_themes(gold: &[usize], detection: &crate::themes::detect::Detection) 
     related.same_label_cosines.sort_by(f32::total_cmp);
     related.different_label_cosines.sort_by(f32::total_cmp);
     related
-}
-
-/// The alert rule's test of whether two themes are about the same thing, on found themes.
-fn same_incident_similarity(
-    a: &crate::themes::detect::FoundTheme,
-    b: &crate::themes::detect::FoundTheme,
-) -> bool {
-    use crate::alerts::evaluate::{SAME_INCIDENT_MEANING, SAME_INCIDENT_WORDS};
-    match a
-        .meaning
-        .as_ref()
-        .zip(b.meaning.as_ref())
-        .and_then(|(x, y)| x.similarity(y))
-    {
-        Some(cosine) => cosine >= SAME_INCIDENT_MEANING,
-        None => {
-            crate::themes::detect::sparse_cosine(&a.centroid, &b.centroid) >= SAME_INCIDENT_WORDS
-        }
-    }
 }
 
 /// Of the themes whose members are at least half one gold label, how many there are and the share

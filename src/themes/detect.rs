@@ -15,7 +15,7 @@ use ndarray::Array2;
 
 use super::kmeans::{cluster_from, nearest_all, Clusters, KMeansParams};
 use super::record::MeaningCentroid;
-use super::tfidf::{features, DocFeatures, SparseRow, TfidfParams, Vocabulary};
+use super::tfidf::{features, DocFeatures, SparseRow, Vocabulary};
 use super::{choose_k, embedding_rows, ThemeParams};
 use crate::text::StemLanguage;
 
@@ -130,33 +130,6 @@ pub const SAME_THEME: f32 = 0.5;
 pub const SAME_MEANING: f32 = 0.85;
 /// Quotes more similar than this to an already chosen quote are near-duplicates.
 const NEAR_DUPLICATE: f32 = 0.8;
-
-/// A label for each of `k` clusters of `docs` (given by `assignment`), made the way themes are
-/// labelled (strongest phrases of the members' TF-IDF centroid, in surface form), whatever the
-/// clusters were found on.
-pub fn label_clusters(
-    docs: &[DocFeatures],
-    assignment: &[usize],
-    k: usize,
-    params: &TfidfParams,
-) -> Vec<String> {
-    let vocabulary = Vocabulary::fit(docs, params);
-    let mut centroids = Array2::<f32>::zeros((k, vocabulary.len().max(1)));
-    for (doc, &c) in docs.iter().zip(assignment) {
-        for (i, w) in vocabulary.transform(doc) {
-            centroids[[c, i as usize]] += w;
-        }
-    }
-    let surfaces = surface_forms(docs);
-    centroids
-        .rows()
-        .into_iter()
-        .map(|centroid| {
-            let centroid = centroid.to_vec();
-            label(&top_features(&centroid, &vocabulary), &surfaces)
-        })
-        .collect()
-}
 
 /// How rows are laid out: `meaning_dims` embedding numbers first, then the lexical features.
 #[derive(Debug, Clone, Copy)]

@@ -68,18 +68,22 @@ impl Theme {
     /// when both have one from the same encoder ([`Relatedness::Meaning`]), else of their
     /// lexical centroids ([`Relatedness::Words`]).
     pub fn relatedness(&self, other: &Theme) -> Relatedness {
-        match self
-            .meaning
-            .as_ref()
-            .zip(other.meaning.as_ref())
-            .and_then(|(a, b)| a.similarity(b))
-        {
-            Some(cosine) => Relatedness::Meaning(cosine),
-            None => Relatedness::Words(super::detect::sparse_cosine(
-                &self.centroid,
-                &other.centroid,
-            )),
-        }
+        relatedness(
+            (&self.centroid, self.meaning.as_ref()),
+            (&other.centroid, other.meaning.as_ref()),
+        )
+    }
+}
+
+/// How close two centroids (lexical, and meaning when found by meaning) are: the meaning cosine
+/// when both have one from the same encoder, else the lexical cosine.
+pub fn relatedness(
+    a: (&[(String, f32)], Option<&MeaningCentroid>),
+    b: (&[(String, f32)], Option<&MeaningCentroid>),
+) -> Relatedness {
+    match a.1.zip(b.1).and_then(|(x, y)| x.similarity(y)) {
+        Some(cosine) => Relatedness::Meaning(cosine),
+        None => Relatedness::Words(super::detect::sparse_cosine(a.0, b.0)),
     }
 }
 
