@@ -5,22 +5,50 @@
 //! dimensions) read from local files that `scripts/fetch-model.sh` fetches, pinned by sha256, into
 //! `models/` (never into git). Encoding is a table lookup of each token's vector and a mean, so it
 //! is cheap enough for the ingest path. Nothing here reaches the network. Without the files,
-//! [`open_default`] says so and callers fall back to lexical features.
+//! [`open_default`] and [`open`] say so and callers fall back to lexical features.
+//!
+//! A build with the `onnx` feature also has `OnnxEncoder` (in `onnx.rs`): the all-MiniLM-L6-v2
+//! transformer (384 dimensions, int8 ONNX) run by ONNX Runtime, fetched by
+//! `scripts/fetch-model.sh --onnx`. It clusters better and encodes about a thousand times slower.
+//! [`open`] opens either by name.
+
+#[cfg(feature = "onnx")]
+mod onnx;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[cfg(feature = "onnx")]
+pub use self::onnx::OnnxEncoder;
 
 /// The model tideline encodes with by default, as a folder name under the models directory.
 pub const DEFAULT_MODEL: &str = "potion-base-8M";
+/// The transformer encoder of a build with the `onnx` feature, as a folder name under the models
+/// directory.
+pub const ONNX_MODEL: &str = "all-MiniLM-L6-v2";
+/// Every encoder name [`open`] knows (whether or not this build has it).
+pub const ENCODERS: [&str; 2] = [DEFAULT_MODEL, ONNX_MODEL];
 /// Where the models are unless `TIDELINE_MODELS_DIR` says otherwise.
 pub const MODELS_DIR: &str = "models";
+/// What fetches the default model.
+const FETCH: &str = "scripts/fetch-model.sh";
 
 /// Embedding errors.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddingError {
-    #[error("no embedding model in {path}: run scripts/fetch-model.sh")]
-    Missing { path: String },
+    #[error("no embedding model in {path}: run {fetch}")]
+    Missing { path: String, fetch: &'static str },
     #[error("cannot load the embedding model in {path}: {message}")]
     Load { path: String, message: String },
+    #[error(
+        "no onnx runtime at {path}: run scripts/fetch-model.sh --onnx, or set ORT_DYLIB_PATH to \
+         a libonnxruntime.so"
+    )]
+    MissingRuntime { path: String },
+    #[error("the {name} encoder needs tideline built with `--features onnx`")]
+    NotBuilt { name: String },
+    #[error("unknown encoder {name:?}: {DEFAULT_MODEL} or {ONNX_MODEL}")]
+    Unknown { name: String },
 }
 
 /// Turns texts into vectors of [`Encoder::dims`] numbers, each of unit length (or all zero for a
@@ -61,7 +89,7 @@ impl StaticEncoder {
     pub fn open(dir: &Path) -> Result<StaticEncoder, EmbeddingError> {
         let path = dir.display().to_string();
         if !dir.join("model.safetensors").is_file() {
-            return Err(EmbeddingError::Missing { path });
+            return Err(EmbeddingError::Missing { path, fetch: FETCH });
         }
         let model = model2vec_rs::model::StaticModel::from_pretrained(dir, None, Some(true), None)
             .map_err(|e| EmbeddingError::Load {
@@ -153,6 +181,24 @@ pub fn open_default(models: Option<&Path>) -> Result<StaticEncoder, EmbeddingErr
     StaticEncoder::open(&dir.join(DEFAULT_MODEL))
 }
 
+/// The encoder called `name` (one of [`ENCODERS`]) from `models_dir` (or the given directory):
+/// [`DEFAULT_MODEL`] is [`open_default`]; [`ONNX_MODEL`] needs a build with the `onnx` feature
+/// ([`EmbeddingError::NotBuilt`] otherwise). Each says which files are missing and what fetches
+/// them.
+pub fn open(name: &str, models: Option<&Path>) -> Result<Arc<dyn Encoder>, EmbeddingError> {
+    match name {
+        DEFAULT_MODEL => Ok(Arc::new(open_default(models)?)),
+        #[cfg(feature = "onnx")]
+        ONNX_MODEL => {
+            let dir = models.map_or_else(models_dir, Path::to_path_buf);
+            Ok(Arc::new(OnnxEncoder::open(&dir)?))
+        }
+        #[cfg(not(feature = "onnx"))]
+        ONNX_MODEL => Err(EmbeddingError::NotBuilt { name: name.into() }),
+        _ => Err(EmbeddingError::Unknown { name: name.into() }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +209,34 @@ mod tests {
         let err = open_default(Some(dir.path())).unwrap_err();
         assert!(matches!(err, EmbeddingError::Missing { .. }));
         assert!(err.to_string().contains("scripts/fetch-model.sh"), "{err}");
+    }
+
+    #[test]
+    fn encoders_are_opened_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = open(DEFAULT_MODEL, Some(dir.path())).err().unwrap();
+        assert!(
+            matches!(missing, EmbeddingError::Missing { .. }),
+            "{missing}"
+        );
+        let unknown = open("bert", Some(dir.path())).err().unwrap();
+        assert_eq!(
+            unknown.to_string(),
+            "unknown encoder \"bert\": potion-base-8M or all-MiniLM-L6-v2"
+        );
+    }
+
+    /// Without the `onnx` feature, asking for the transformer says how to build for it.
+    #[cfg(not(feature = "onnx"))]
+    #[test]
+    fn the_onnx_encoder_needs_the_feature() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = open(ONNX_MODEL, Some(dir.path())).err().unwrap();
+        assert!(matches!(err, EmbeddingError::NotBuilt { .. }));
+        assert_eq!(
+            err.to_string(),
+            "the all-MiniLM-L6-v2 encoder needs tideline built with `--features onnx`"
+        );
     }
 
     #[test]
