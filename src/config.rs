@@ -196,8 +196,15 @@ pub struct ThemesConfig {
     /// The share of meaning in the similarity themes are found by (the rest is TF-IDF), when
     /// the sentence encoder is present; 0 finds themes by words alone.
     pub meaning_weight: f32,
-    /// Where the sentence encoder's model is (`potion-base-8M/` inside; fetched by
-    /// `scripts/fetch-model.sh`). Default: `TIDELINE_MODELS_DIR`, else `models`.
+    /// The sentence encoder themes are found with, by name: `potion-base-8M` (the default, a
+    /// static model) or `all-MiniLM-L6-v2` (a transformer: better themes, far slower encoding;
+    /// needs a build with `--features onnx` and `scripts/fetch-model.sh --onnx`). When it cannot
+    /// be opened, themes fall back to TF-IDF and say why.
+    pub encoder: String,
+    /// Where the sentence encoders' models are (a folder per encoder inside, e.g.
+    /// `potion-base-8M/`, fetched by `scripts/fetch-model.sh`; with `--onnx`, also
+    /// `all-MiniLM-L6-v2/` and the runtime in `onnxruntime/`). Default: `TIDELINE_MODELS_DIR`,
+    /// else `models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub models_dir: Option<std::path::PathBuf>,
 }
@@ -209,6 +216,7 @@ impl Default for ThemesConfig {
             min_themes: 5,
             max_themes: 80,
             meaning_weight: 0.9,
+            encoder: crate::embedding::DEFAULT_MODEL.into(),
             models_dir: None,
         }
     }
@@ -465,6 +473,12 @@ impl Config {
         if !(0.0..=1.0).contains(&self.themes.meaning_weight) {
             return Err(invalid("themes.meaning_weight", "must be between 0 and 1"));
         }
+        if !crate::embedding::ENCODERS.contains(&self.themes.encoder.as_str()) {
+            return Err(invalid(
+                "themes.encoder",
+                &format!("must be one of {}", crate::embedding::ENCODERS.join(", ")),
+            ));
+        }
         if self.index.commit_interval_ms == 0 {
             return Err(invalid("index.commit_interval_ms", "must be positive"));
         }
@@ -670,5 +684,12 @@ mod tests {
         };
         let err = Config::load(&args).unwrap_err().to_string();
         assert!(err.contains("index.writer_memory_mb"), "{err}");
+        let mut config = Config::default();
+        config.themes.encoder = "bert".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid config value themes.encoder: must be one of potion-base-8M, all-MiniLM-L6-v2"
+        );
     }
 }

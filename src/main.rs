@@ -179,6 +179,11 @@ enum EvalCommand {
         /// service's default, themes.meaning_weight, is 0.9).
         #[arg(long, default_value_t = 0.9)]
         meaning_weight: f32,
+        /// With --method embedding or joint: the sentence encoder, potion-base-8M (the
+        /// service's default, themes.encoder) or all-MiniLM-L6-v2 (a build with --features onnx
+        /// and scripts/fetch-model.sh --onnx).
+        #[arg(long, default_value = tideline::embedding::DEFAULT_MODEL)]
+        encoder: String,
     },
 }
 
@@ -291,8 +296,17 @@ fn main() -> anyhow::Result<()> {
             k,
             method,
             meaning_weight,
+            encoder,
         }) => {
-            let result = eval::clusters(&file, &text_col, &label_col, k, method, meaning_weight)?;
+            let result = eval::clusters(
+                &file,
+                &text_col,
+                &label_col,
+                k,
+                method,
+                meaning_weight,
+                &encoder,
+            )?;
             println!("{}", eval::cluster_report(&file, k, method, &result));
         }
         Command::Eval(EvalCommand::Sentiment {

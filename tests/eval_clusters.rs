@@ -46,7 +46,18 @@ fn embeddings_find_intents_that_words_split() {
         eprintln!("skipped: no embedding model (run scripts/fetch-model.sh)");
         return;
     }
-    let run = |method| clusters(file.path(), "text", "category", Some(12), method, 0.9).unwrap();
+    let run = |method| {
+        clusters(
+            file.path(),
+            "text",
+            "category",
+            Some(12),
+            method,
+            0.9,
+            tideline::embedding::DEFAULT_MODEL,
+        )
+        .unwrap()
+    };
     let words = run(ClusterMethod::Tfidf);
     let meaning = run(ClusterMethod::Embedding);
     let joint = run(ClusterMethod::Joint);

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use pathfinding::prelude::{kuhn_munkres, Matrix};
 
-use crate::embedding::Encoder;
 use crate::model::tags::SentimentLabel;
 use crate::tagging::sentiment;
 use crate::text::tokenize;
@@ -30,7 +29,7 @@ pub enum EvalError {
 pub enum ClusterMethod {
     /// TF-IDF of stemmed words and phrases (what themes use today).
     Tfidf,
-    /// Sentence embeddings of the default static model.
+    /// Sentence embeddings of the chosen encoder (`--encoder`).
     Embedding,
     /// Embeddings joined with TF-IDF (`--meaning-weight` of the cosine from the embeddings).
     Joint,
@@ -352,8 +351,11 @@ pub fn cluster_report(
     e: &ClusterEval,
 ) -> String {
     format!(
-        "clusters on {} ({method:?}, k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} labels matching {:.3} of {} pure themes; incident rule joins {} of {} same-label theme pairs and {} of {} different-label pairs ({}); elapsed {:.2} s (encoding {:.2} s)",
+        "clusters on {} ({method:?}{}, k {}): rows {} themes {} NMI {:.3} ARI {:.3} ACC {:.3} coverage {:.3} labels matching {:.3} of {} pure themes; incident rule joins {} of {} same-label theme pairs and {} of {} different-label pairs ({}); elapsed {:.2} s (encoding {:.2} s{})",
         file.display(),
+        e.encoder
+            .as_ref()
+            .map_or(String::new(), |name| format!(" with {name}")),
         k.map_or("auto".to_string(), |k| k.to_string()),
         e.rows,
         e.themes,
@@ -369,7 +371,12 @@ pub fn cluster_report(
         e.related.different_label_pairs,
         e.related.quantiles(),
         e.seconds,
-        e.encoding_seconds
+        e.encoding_seconds,
+        if e.encoding_seconds > 0.0 {
+            format!(", {:.0} texts/s", e.rows as f64 / e.encoding_seconds)
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -382,6 +389,8 @@ pub struct ClusterEval {
     pub coverage: f64,
     pub themes: usize,
     pub seconds: f64,
+    /// The sentence encoder the texts were embedded with (none for TF-IDF alone).
+    pub encoder: Option<String>,
     /// Of `seconds`, the time spent encoding texts into embeddings.
     pub encoding_seconds: f64,
     /// Themes at least half of one label (purity ≥ 0.5), and the share of them whose theme label
@@ -392,8 +401,9 @@ pub struct ClusterEval {
 }
 
 /// Clusters every row's text (fixed `k`, or chosen automatically) and compares with the labels.
-/// Timing covers analysis, encoding, TF-IDF and clustering, not reading the file or loading the
-/// model.
+/// The embedding and joint methods embed with the encoder called `encoder` (one of
+/// [`crate::embedding::ENCODERS`]). Timing covers analysis, encoding, TF-IDF and clustering, not
+/// reading the file or loading the model.
 pub fn clusters(
     path: &Path,
     text_col: &str,
@@ -401,6 +411,7 @@ pub fn clusters(
     k: Option<usize>,
     method: ClusterMethod,
     meaning_weight: f32,
+    encoder: &str,
 ) -> Result<ClusterEval, EvalError> {
     let rows = read_labelled(path, text_col, label_col)?;
     let mut label_ids: HashMap<String, usize> = HashMap::new();
@@ -414,7 +425,7 @@ pub fn clusters(
     let encoder = match method {
         ClusterMethod::Tfidf => None,
         ClusterMethod::Embedding | ClusterMethod::Joint => {
-            Some(crate::embedding::open_default(None)?)
+            Some(crate::embedding::open(encoder, None)?)
         }
     };
     let started = Instant::now();
@@ -475,6 +486,7 @@ pub fn clusters(
         coverage: detection.coverage(),
         themes: detection.themes.len(),
         seconds,
+        encoder: encoder.map(|e| e.name().to_string()),
         encoding_seconds,
         pure_themes,
         label_match,

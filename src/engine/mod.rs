@@ -63,22 +63,22 @@ impl Engine {
         let memory = config.index.writer_memory_mb;
         let min_free = config.min_free_disk_mb.saturating_mul(1024 * 1024);
         let models_dir = config.themes.models_dir.clone();
+        let encoder_name = config.themes.encoder.clone();
         let (store, opened, encoder) = tokio::task::spawn_blocking(move || -> Result<_> {
             let store = Store::open_keeping_free(&store_dir, min_free)?;
             let opened = SearchIndex::open(&index_dir, memory)?;
-            let encoder = crate::embedding::open_default(models_dir.as_deref());
+            let encoder = crate::embedding::open(&encoder_name, models_dir.as_deref());
             Ok((store, opened, encoder))
         })
         .await??;
         let encoder = match encoder {
             Ok(encoder) => {
-                use crate::embedding::Encoder;
                 tracing::info!(
                     encoder = encoder.name(),
                     dims = encoder.dims(),
                     "themes are found by meaning"
                 );
-                Ok(Arc::new(encoder) as Arc<dyn crate::embedding::Encoder>)
+                Ok(encoder)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "themes fall back to tf-idf");
