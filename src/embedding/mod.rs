@@ -9,7 +9,7 @@
 //!
 //! A build with the `onnx` feature also has `OnnxEncoder` (in `onnx.rs`): the all-MiniLM-L6-v2
 //! transformer (384 dimensions, int8 ONNX) run by ONNX Runtime, fetched by
-//! `scripts/fetch-model.sh --onnx`. It clusters better and encodes about a thousand times slower.
+//! `scripts/fetch-model.sh --onnx`. It clusters better and encodes a few hundred times slower.
 //! [`open`] opens either by name.
 
 #[cfg(feature = "onnx")]
