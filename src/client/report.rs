@@ -125,7 +125,7 @@ pub fn alerts_table(alerts: &[proto::Alert]) -> String {
             severity_name(a.severity),
             status_name(a.status),
             date(&a.raised_at),
-            truncate(&format!("{} {}", a.theme_id, a.theme_label), 28),
+            truncate(&alert_subject(a), 28),
             a.affected_customers,
             a.summary
         );
@@ -133,16 +133,24 @@ pub fn alerts_table(alerts: &[proto::Alert]) -> String {
     out
 }
 
+/// What an alert is about: its theme (`TH-0001 "label"`), or the phrase no theme covers yet.
+fn alert_subject(a: &proto::Alert) -> String {
+    if a.theme_id.is_empty() {
+        format!("phrase \"{}\"", a.phrase)
+    } else {
+        format!("{} \"{}\"", a.theme_id, a.theme_label)
+    }
+}
+
 /// Everything an alert says, for the person who has to act on it.
 pub fn alert_detail(a: &proto::Alert) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} [{}] {} \"{}\": {}",
+        "{} [{}] {}: {}",
         a.id,
         severity_name(a.severity),
-        a.theme_id,
-        a.theme_label,
+        alert_subject(a),
         a.summary
     );
     let _ = writeln!(
