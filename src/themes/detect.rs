@@ -50,7 +50,8 @@ pub struct Meaning<'a> {
 pub struct FoundTheme {
     /// 2–4 words in surface form, e.g. "lost luggage".
     pub label: String,
-    /// Top keywords (surface form) with their centroid weights.
+    /// Top keywords (surface form) with their class-based TF-IDF weights: what sets the theme's
+    /// verbatims apart from the other themes' (see [`distinctive_terms`]).
     pub keywords: Vec<(String, f32)>,
     /// Centroid over feature stems (top features), for matching with later runs.
     pub centroid: Vec<(String, f32)>,
@@ -296,12 +297,9 @@ pub fn detect(
         ));
         theme_of_cluster[c] = Some(themes.len());
         themes.push(FoundTheme {
-            label: label(&centroid, &surfaces),
-            keywords: centroid
-                .iter()
-                .take(10)
-                .map(|(f, w)| (surface_phrase(f, &surfaces), *w))
-                .collect(),
+            // Named below, once every theme's words are known.
+            label: String::new(),
+            keywords: Vec::new(),
             quotes: quotes(m, &lexical, &raw),
             members: m.clone(),
             coherence,
@@ -325,7 +323,16 @@ pub fn detect(
                 .and_then(|(c, _)| theme_of_cluster[c])
         })
         .collect();
-    distinct_labels(&mut themes, &surfaces);
+    let distinctive = distinctive_terms(&themes, &lexical, &vocabulary);
+    for (theme, terms) in themes.iter_mut().zip(&distinctive) {
+        theme.label = label(terms, &surfaces);
+        theme.keywords = terms
+            .iter()
+            .take(10)
+            .map(|(f, w)| (surface_phrase(f, &surfaces), *w))
+            .collect();
+    }
+    distinct_labels(&mut themes, &distinctive, &surfaces);
     let merged = match_previous(&mut themes, previous, &space);
     let (lexical_centroids, meaning_centroids): (Vec<SparseRow>, Vec<Vec<f32>>) =
         live_parts.into_iter().unzip();
@@ -486,6 +493,58 @@ fn top_features(centroid: &[f32], vocabulary: &Vocabulary) -> Vec<(String, f32)>
         .collect()
 }
 
+/// Terms a theme's label and keywords are drawn from, per theme, strongest first: class-based
+/// TF-IDF (as BERTopic names topics) over document frequencies. A term's weight in a theme is
+/// the share of the theme's members that say it, times `ln(1 + A / n)` where `n` is how many
+/// members of all themes say it and `A` the average theme size: what most of a theme says and
+/// few other themes do. Words every theme uses ("need", "help", "please") weigh little however
+/// often a theme says them.
+fn distinctive_terms(
+    themes: &[FoundTheme],
+    rows: &[SparseRow],
+    vocabulary: &Vocabulary,
+) -> Vec<Vec<(String, f32)>> {
+    let mut said: Vec<HashMap<u32, u32>> = Vec::with_capacity(themes.len());
+    let mut overall: HashMap<u32, u32> = HashMap::new();
+    for theme in themes {
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        for &d in &theme.members {
+            for &(term, _) in &rows[d] {
+                *counts.entry(term).or_default() += 1;
+            }
+        }
+        for (&term, &c) in &counts {
+            *overall.entry(term).or_default() += c;
+        }
+        said.push(counts);
+    }
+    let average =
+        themes.iter().map(|t| t.members.len()).sum::<usize>() as f32 / themes.len().max(1) as f32;
+    themes
+        .iter()
+        .zip(said)
+        .map(|(theme, counts)| {
+            let size = theme.members.len().max(1) as f32;
+            let mut terms: Vec<(u32, f32)> = counts
+                .into_iter()
+                .map(|(term, c)| {
+                    let spread = overall[&term] as f32;
+                    (term, c as f32 / size * (1.0 + average / spread).ln())
+                })
+                .collect();
+            terms.sort_by(|a, b| {
+                b.1.total_cmp(&a.1)
+                    .then_with(|| vocabulary.term(a.0).cmp(vocabulary.term(b.0)))
+            });
+            terms.truncate(CENTROID_FEATURES);
+            terms
+                .into_iter()
+                .map(|(term, w)| (vocabulary.term(term).to_string(), w))
+                .collect()
+        })
+        .collect()
+}
+
 /// The most frequent surface word of each stem.
 fn surface_forms(docs: &[DocFeatures]) -> HashMap<String, String> {
     let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
@@ -576,9 +635,13 @@ fn label(centroid: &[(String, f32)], surfaces: &HashMap<String, String>) -> Stri
 }
 
 /// Gives every theme a label of its own: a theme (smaller first) whose label has the same words
-/// as a larger theme's is labelled again from its strongest phrases that are not all made of
-/// that label's words, so two themes never read alike.
-fn distinct_labels(themes: &mut [FoundTheme], surfaces: &HashMap<String, String>) {
+/// as a larger theme's is labelled again from its strongest phrases (`terms`, per theme) that are
+/// not all made of that label's words, so two themes never read alike.
+fn distinct_labels(
+    themes: &mut [FoundTheme],
+    terms: &[Vec<(String, f32)>],
+    surfaces: &HashMap<String, String>,
+) {
     let words = |label: &str| -> Vec<String> {
         let mut w: Vec<String> = label
             .split(' ')
@@ -601,8 +664,7 @@ fn distinct_labels(themes: &mut [FoundTheme], surfaces: &HashMap<String, String>
         let current = words(&themes[t].label);
         if let Some(clash) = taken.iter().find(|w| **w == current).cloned() {
             // Stems of the clashing label's words, to skip phrases made only of them.
-            let clash_stems: Vec<&str> = themes[t]
-                .centroid
+            let clash_stems: Vec<&str> = terms[t]
                 .iter()
                 .flat_map(|(f, _)| f.split(' '))
                 .filter(|stem| {
@@ -610,8 +672,7 @@ fn distinct_labels(themes: &mut [FoundTheme], surfaces: &HashMap<String, String>
                     clash.iter().any(|w| w == surface)
                 })
                 .collect();
-            let fresh: Vec<(String, f32)> = themes[t]
-                .centroid
+            let fresh: Vec<(String, f32)> = terms[t]
                 .iter()
                 .filter(|(f, _)| f.split(' ').any(|stem| !clash_stems.contains(&stem)))
                 .cloned()
@@ -974,10 +1035,10 @@ mod tests {
 
     #[test]
     fn no_two_themes_share_a_label() {
-        let theme = |centroid: &[(&str, f32)], size: usize| FoundTheme {
+        let theme = |size: usize| FoundTheme {
             label: "lost luggage".into(),
             keywords: Vec::new(),
-            centroid: centroid.iter().map(|(f, w)| (f.to_string(), *w)).collect(),
+            centroid: Vec::new(),
             meaning: None,
             members: (0..size).collect(),
             quotes: Vec::new(),
@@ -985,35 +1046,76 @@ mod tests {
             continues: None,
             split_from: None,
         };
-        let mut themes = vec![
-            theme(
-                &[
-                    ("lost luggag", 1.0),
-                    ("lost", 0.9),
-                    ("luggag", 0.9),
-                    ("delay", 0.5),
-                ],
-                5,
-            ),
-            theme(
-                &[
-                    ("lost luggag", 1.0),
-                    ("lost", 0.9),
-                    ("luggag", 0.9),
-                    ("airport", 0.6),
-                ],
-                10,
-            ),
+        let terms = |t: &[(&str, f32)]| -> Vec<(String, f32)> {
+            t.iter().map(|(f, w)| (f.to_string(), *w)).collect()
+        };
+        let mut themes = vec![theme(5), theme(10)];
+        let distinctive = [
+            terms(&[
+                ("lost luggag", 1.0),
+                ("lost", 0.9),
+                ("luggag", 0.9),
+                ("delay", 0.5),
+            ]),
+            terms(&[
+                ("lost luggag", 1.0),
+                ("lost", 0.9),
+                ("luggag", 0.9),
+                ("airport", 0.6),
+            ]),
         ];
         let surfaces: HashMap<String, String> = [("luggag", "luggage"), ("delay", "delayed")]
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        distinct_labels(&mut themes, &surfaces);
+        distinct_labels(&mut themes, &distinctive, &surfaces);
         // The larger theme keeps the label; the smaller is named by what sets it apart.
         assert_eq!(themes[1].label, "lost luggage");
         assert_ne!(themes[0].label, themes[1].label);
         assert!(themes[0].label.contains("delayed"), "{}", themes[0].label);
+    }
+
+    /// Words every theme says do not name a theme, however often one says them.
+    #[test]
+    fn labels_are_what_sets_a_theme_apart() {
+        let docs: Vec<ThemeDoc> = (0..40)
+            .map(|i| {
+                let text = if i % 2 == 0 {
+                    "please help, my luggage was lost at the airport"
+                } else {
+                    "please help, the refund for my cancelled flight never came"
+                };
+                ThemeDoc {
+                    text: text.to_string(),
+                    language: StemLanguage::English,
+                }
+            })
+            .collect();
+        let detection = detect(
+            &docs,
+            None,
+            &[],
+            &ThemeParams {
+                k: Some(2),
+                ..params()
+            },
+        );
+        assert_eq!(detection.themes.len(), 2);
+        let shared = ["please", "help"];
+        for theme in &detection.themes {
+            assert!(
+                theme.label.split(' ').all(|w| !shared.contains(&w)),
+                "{}",
+                theme.label
+            );
+            assert!(theme.keywords[0].1 > 0.0);
+            // The words both themes say come after every word of the theme's own.
+            let own = theme
+                .keywords
+                .iter()
+                .position(|(k, _)| shared.iter().any(|s| k.contains(s)));
+            assert!(own.is_none_or(|p| p >= 5), "{:?}", theme.keywords);
+        }
     }
 
     #[test]
