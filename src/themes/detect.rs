@@ -78,6 +78,51 @@ pub struct Detection {
     /// (previous id, id it merged into).
     pub merged: Vec<(String, String)>,
     pub model: LiveModel,
+    /// Seconds spent in each phase, in order (see [`Laps`]).
+    pub phases: Laps,
+}
+
+/// Seconds spent in each named phase of a piece of work, in order: where a refresh's time goes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Laps {
+    pub phases: Vec<(&'static str, f64)>,
+    last: Option<std::time::Instant>,
+}
+
+impl Laps {
+    /// Starts timing the first phase now.
+    pub fn start() -> Laps {
+        Laps {
+            phases: Vec::new(),
+            last: Some(std::time::Instant::now()),
+        }
+    }
+
+    /// Ends the current phase as `name` and starts the next.
+    pub fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        let since = self.last.map_or(0.0, |t| (now - t).as_secs_f64());
+        self.phases.push((name, since));
+        self.last = Some(now);
+    }
+
+    /// Appends another run's phases (timed inside this one's current phase) and restarts the
+    /// current phase's clock after them.
+    pub fn extend(&mut self, other: Laps) {
+        self.phases.extend(other.phases);
+        self.last = Some(std::time::Instant::now());
+    }
+}
+
+impl std::fmt::Display for Laps {
+    /// "features 1.20 s, cluster 3.40 s".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, secs)) in self.phases.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{name} {secs:.2} s")?;
+        }
+        Ok(())
+    }
 }
 
 impl Detection {
@@ -176,6 +221,7 @@ pub fn detect(
     previous: &[PreviousTheme],
     params: &ThemeParams,
 ) -> Detection {
+    let mut laps = Laps::start();
     let all: Vec<DocFeatures> = docs
         .iter()
         .map(|d| features(&d.text, d.language, params.tfidf.bigrams))
@@ -185,6 +231,7 @@ pub fn detect(
     let sample: Vec<DocFeatures> = all.iter().step_by(step).cloned().collect();
     let vocabulary = Vocabulary::fit(&sample, &params.tfidf);
     let lexical: Vec<SparseRow> = all.iter().map(|d| vocabulary.transform(d)).collect();
+    laps.lap("words");
     let mut meaning = meaning.filter(|m| m.vectors.len() == docs.len() && m.dims > 0);
     let mean = meaning
         .as_mut()
@@ -208,6 +255,7 @@ pub fn detect(
     });
     let rows: &[SparseRow] = joined.as_deref().unwrap_or(&lexical);
     let dims = space.dims();
+    laps.lap("join");
     let sample_rows: Vec<SparseRow> = rows.iter().step_by(step).cloned().collect();
 
     let warm = warm_start(previous, &vocabulary, &space, encoder);
@@ -233,6 +281,7 @@ pub fn detect(
             choose_k(&distinct, dims, corpus, params)
         }
     };
+    laps.lap("choose k");
     // A warm start is kept as the only run: a random restart with a slightly better objective
     // would reshuffle themes people already work with.
     let restarts = if warm.is_some() { 1 } else { params.restarts };
@@ -248,8 +297,10 @@ pub fn detect(
         warm.as_ref(),
     );
     drop(sample_rows);
+    laps.lap("cluster");
 
     let raw: Vec<Option<(usize, f32)>> = nearest_all(rows, dims, &clusters.centroids);
+    laps.lap("assign");
     let min_size = params
         .min_theme_size
         .max((docs.len() as f32 * 0.002) as usize);
@@ -349,11 +400,13 @@ pub fn detect(
             mean,
         }),
     };
+    laps.lap("name");
     Detection {
         themes,
         assignment,
         merged,
         model,
+        phases: laps,
     }
 }
 
