@@ -65,6 +65,59 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i32,
     },
+    /// Which themes move NPS, CSAT or CES on a running server: each theme's impact in points
+    /// (the score minus the score without the theme), with a 95% interval and a quote.
+    Drivers {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        scope: tideline::client::cli::ScopeArgs,
+        #[arg(long, value_enum, default_value = "nps")]
+        metric: tideline::client::cli::MetricArg,
+    },
+    /// The most mentioned themes of a window on a running server, with their change against the
+    /// window before, sentiment, class and impact on a metric.
+    Spotlight {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        scope: tideline::client::cli::ScopeArgs,
+        #[arg(long, value_enum, default_value = "nps")]
+        metric: tideline::client::cli::MetricArg,
+    },
+    /// The sentiment summary of a window on a running server: shares and their change, score and
+    /// daily trend, by source and segment, distinctive positive and negative keywords.
+    Sentiment {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        scope: tideline::client::cli::ScopeArgs,
+        /// A metadata key to break the summary down by (e.g. plan).
+        #[arg(long)]
+        segment: Option<String>,
+    },
+    /// The health of every journey stage of a window on a running server.
+    Journey {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        scope: tideline::client::cli::ScopeArgs,
+    },
+    /// Themes over- and under-represented in segment A against segment B on a running server.
+    Compare {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        window: tideline::client::cli::WindowArgs,
+        /// Segment A: comma-separated KEY=VALUE pairs (source, journey_stage, driver,
+        /// product_area, theme, severity, sentiment, customer, account, or a metadata key:
+        /// airline=United).
+        #[arg(long, value_parser = tideline::client::cli::parse_filter)]
+        a: tideline::client::cli::NamedFilter,
+        /// Segment B, the reference, in the same form.
+        #[arg(long, value_parser = tideline::client::cli::parse_filter)]
+        b: tideline::client::cli::NamedFilter,
+    },
     /// Show how a running server's taxonomy tags a text (nothing is stored).
     Tag {
         text: String,
@@ -238,6 +291,34 @@ fn main() -> anyhow::Result<()> {
         Command::Alerts { server, all, limit } => {
             runtime.block_on(tideline::client::cli::alerts(&server, all, limit))?
         }
+        Command::Drivers {
+            server,
+            scope,
+            metric,
+        } => runtime.block_on(tideline::client::cli::drivers(&server, &scope, metric))?,
+        Command::Spotlight {
+            server,
+            scope,
+            metric,
+        } => runtime.block_on(tideline::client::cli::spotlight(&server, &scope, metric))?,
+        Command::Sentiment {
+            server,
+            scope,
+            segment,
+        } => runtime.block_on(tideline::client::cli::sentiment(
+            &server,
+            &scope,
+            segment.as_deref(),
+        ))?,
+        Command::Journey { server, scope } => {
+            runtime.block_on(tideline::client::cli::journey(&server, &scope))?
+        }
+        Command::Compare {
+            server,
+            window,
+            a,
+            b,
+        } => runtime.block_on(tideline::client::cli::compare(&server, &window, &a, &b))?,
         Command::Tag { text, server } => {
             runtime.block_on(tideline::client::cli::tag(&server, &text))?
         }

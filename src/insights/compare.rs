@@ -48,6 +48,8 @@ pub struct Comparison {
     pub dispersion: f64,
     /// Themes tested (present on either side).
     pub tested: usize,
+    /// The false discovery rate the tests were cut at.
+    pub false_discovery_rate: f64,
     /// The largest p-value that passes the false-discovery control; `None` when none does.
     pub cutoff: Option<f64>,
     /// Significantly over-represented in A, largest difference first (at most `limit`).
@@ -107,6 +109,7 @@ pub fn compare(a: &[&Verbatim], b: &[&Verbatim], q: f64, limit: usize) -> Compar
         b_total: n_b,
         dispersion,
         tested: tested.len(),
+        false_discovery_rate: q,
         cutoff,
         over: side(true),
         under: side(false),

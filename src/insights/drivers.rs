@@ -110,6 +110,8 @@ pub struct Drivers {
     pub positive: Vec<ThemeScore>,
     /// Themes with fewer scored verbatims than the minimum, largest first: not ranked.
     pub too_few: Vec<ThemeScore>,
+    /// The minimum of scored verbatims a theme needs to be ranked.
+    pub min_scored: u64,
 }
 
 /// The top `limit` negative and positive drivers of `metric` among `verbatims`, each with a
@@ -170,6 +172,7 @@ pub fn drivers(
         negative: quoted(negative, true),
         positive: quoted(positive, false),
         too_few,
+        min_scored,
     }
 }
 
