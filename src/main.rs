@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tideline::client::cli::{self, MetricView};
 use tideline::client::eval::{self, LabelKind};
 use tideline::config::{Config, ConfigArgs};
 
@@ -71,9 +72,7 @@ enum Command {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
         #[command(flatten)]
-        scope: tideline::client::cli::ScopeArgs,
-        #[arg(long, value_enum, default_value = "nps")]
-        metric: tideline::client::cli::MetricArg,
+        args: Box<tideline::client::cli::MetricArgs>,
     },
     /// The most mentioned themes of a window on a running server, with their change against the
     /// window before, sentiment, class and impact on a metric.
@@ -81,9 +80,7 @@ enum Command {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
         #[command(flatten)]
-        scope: tideline::client::cli::ScopeArgs,
-        #[arg(long, value_enum, default_value = "nps")]
-        metric: tideline::client::cli::MetricArg,
+        args: Box<tideline::client::cli::MetricArgs>,
     },
     /// The sentiment summary of a window on a running server: shares and their change, score and
     /// daily trend, by source and segment, distinctive positive and negative keywords.
@@ -91,7 +88,7 @@ enum Command {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
         #[command(flatten)]
-        scope: tideline::client::cli::ScopeArgs,
+        scope: Box<tideline::client::cli::ScopeArgs>,
         /// A metadata key to break the summary down by (e.g. plan).
         #[arg(long)]
         segment: Option<String>,
@@ -101,22 +98,14 @@ enum Command {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
         #[command(flatten)]
-        scope: tideline::client::cli::ScopeArgs,
+        scope: Box<tideline::client::cli::ScopeArgs>,
     },
     /// Themes over- and under-represented in segment A against segment B on a running server.
     Compare {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
         #[command(flatten)]
-        window: tideline::client::cli::WindowArgs,
-        /// Segment A: comma-separated KEY=VALUE pairs (source, journey_stage, driver,
-        /// product_area, theme, severity, sentiment, customer, account, or a metadata key:
-        /// airline=United).
-        #[arg(long, value_parser = tideline::client::cli::parse_filter)]
-        a: tideline::client::cli::NamedFilter,
-        /// Segment B, the reference, in the same form.
-        #[arg(long, value_parser = tideline::client::cli::parse_filter)]
-        b: tideline::client::cli::NamedFilter,
+        segments: Box<tideline::client::cli::CompareArgs>,
     },
     /// Show how a running server's taxonomy tags a text (nothing is stored).
     Tag {
@@ -291,16 +280,12 @@ fn main() -> anyhow::Result<()> {
         Command::Alerts { server, all, limit } => {
             runtime.block_on(tideline::client::cli::alerts(&server, all, limit))?
         }
-        Command::Drivers {
-            server,
-            scope,
-            metric,
-        } => runtime.block_on(tideline::client::cli::drivers(&server, &scope, metric))?,
-        Command::Spotlight {
-            server,
-            scope,
-            metric,
-        } => runtime.block_on(tideline::client::cli::spotlight(&server, &scope, metric))?,
+        Command::Drivers { server, args } => {
+            runtime.block_on(cli::metric_view(&server, &args, MetricView::Drivers))?
+        }
+        Command::Spotlight { server, args } => {
+            runtime.block_on(cli::metric_view(&server, &args, MetricView::Spotlight))?
+        }
         Command::Sentiment {
             server,
             scope,
@@ -313,12 +298,9 @@ fn main() -> anyhow::Result<()> {
         Command::Journey { server, scope } => {
             runtime.block_on(tideline::client::cli::journey(&server, &scope))?
         }
-        Command::Compare {
-            server,
-            window,
-            a,
-            b,
-        } => runtime.block_on(tideline::client::cli::compare(&server, &window, &a, &b))?,
+        Command::Compare { server, segments } => {
+            runtime.block_on(tideline::client::cli::compare(&server, &segments))?
+        }
         Command::Tag { text, server } => {
             runtime.block_on(tideline::client::cli::tag(&server, &text))?
         }

@@ -135,7 +135,7 @@ async fn every_view_answers_with_the_figures_worked_out_by_hand() {
         .await
         .unwrap()
         .into_inner();
-    let overall = drivers.overall.clone().unwrap();
+    let overall = drivers.overall.unwrap();
     assert_eq!((drivers.verbatims, overall.scored), (32, 30));
     assert!(close(overall.value, 100.0 / 30.0), "{overall:?}");
     assert!(close(overall.top_share, 13.0 / 30.0));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::{convert, workspace_of};
-use crate::engine::Engine;
+use crate::engine::{Engine, Services};
 use crate::insights::drivers::ThemeScore;
 use crate::insights::journey::Status as StageStatus;
 use crate::insights::sentiment::Breakdown;
@@ -45,6 +45,16 @@ fn scope(
         limit: usize::try_from(limit)
             .map_err(|_| ValidationError::new("limit", "must not be negative"))?,
     })
+}
+
+/// A request's scope and metric.
+fn metric_scope(
+    window: Option<proto::TimeWindow>,
+    filter: Option<proto::SearchFilter>,
+    limit: i32,
+    raw_metric: i32,
+) -> Result<(Scope, Metric), ValidationError> {
+    Ok((scope(window, filter, limit)?, metric(raw_metric)?))
 }
 
 fn metric(raw: i32) -> Result<Metric, ValidationError> {
@@ -158,12 +168,9 @@ impl InsightsService for InsightsApi {
     ) -> Result<Response<proto::MetricDrivers>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
-        let scope = scope(req.window, req.filter, req.limit)?;
-        let metric = metric(req.metric)?;
-        let view = self
-            .engine
-            .run(move |s| s.insights.drivers(&workspace, &scope, metric))
-            .await?;
+        let (scope, metric) = metric_scope(req.window, req.filter, req.limit, req.metric)?;
+        let drivers = move |s: &Services| s.insights.drivers(&workspace, &scope, metric);
+        let view = self.engine.run(drivers).await?;
         let d = &view.body;
         let drivers = |list: &[ThemeScore]| -> Vec<proto::Driver> {
             list.iter().map(|t| driver(&view, metric, t)).collect()
@@ -186,12 +193,9 @@ impl InsightsService for InsightsApi {
     ) -> Result<Response<proto::ThemeSpotlight>, Status> {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
-        let scope = scope(req.window, req.filter, req.limit)?;
-        let metric = metric(req.metric)?;
-        let view = self
-            .engine
-            .run(move |s| s.insights.spotlight(&workspace, &scope, metric))
-            .await?;
+        let (scope, metric) = metric_scope(req.window, req.filter, req.limit, req.metric)?;
+        let spotlight = move |s: &Services| s.insights.spotlight(&workspace, &scope, metric);
+        let view = self.engine.run(spotlight).await?;
         let themes = view
             .body
             .iter()

@@ -425,11 +425,42 @@ impl ScopeArgs {
     }
 }
 
+/// The two segments of `tideline compare` and their window.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Segment A, in the form of --filter (e.g. airline=United).
+    #[arg(long, value_parser = parse_filter)]
+    pub a: NamedFilter,
+    /// Segment B, the reference A is compared with, in the same form.
+    #[arg(long, value_parser = parse_filter)]
+    pub b: NamedFilter,
+}
+
 /// A filter as written on the command line, and as read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedFilter {
     pub text: String,
     pub filter: proto::SearchFilter,
+}
+
+/// The scope and metric of `tideline drivers` and `tideline spotlight`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MetricArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[arg(long, value_enum, default_value = "nps")]
+    pub metric: MetricArg,
+}
+
+/// A view ranked by a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricView {
+    /// The themes that move the metric most, each way.
+    Drivers,
+    /// The most mentioned themes, with their change and impact on the metric.
+    Spotlight,
 }
 
 /// A metric the insight commands rank by.
@@ -509,43 +540,40 @@ fn show<T>(
     }
 }
 
-/// `tideline drivers`: the themes that move a metric most, each way.
-pub async fn drivers(
+/// `tideline drivers` and `tideline spotlight`.
+pub async fn metric_view(
     server: &ServerArgs,
-    scope: &ScopeArgs,
-    metric: MetricArg,
+    args: &MetricArgs,
+    view: MetricView,
 ) -> Result<(), ClientError> {
-    let response = InsightsServiceClient::new(server.connect().await?)
-        .get_metric_drivers(proto::GetMetricDriversRequest {
-            workspace: server.workspace.clone(),
-            window: scope.window.window(),
-            filter: scope.filter(),
-            metric: metric.to_proto(),
-            limit: scope.window.limit,
-        })
-        .await?
-        .into_inner();
-    show(server, &response, views::drivers_json, views::drivers);
-    Ok(())
-}
-
-/// `tideline spotlight`: the most mentioned themes with their change and impact.
-pub async fn spotlight(
-    server: &ServerArgs,
-    scope: &ScopeArgs,
-    metric: MetricArg,
-) -> Result<(), ClientError> {
-    let response = InsightsServiceClient::new(server.connect().await?)
-        .get_theme_spotlight(proto::GetThemeSpotlightRequest {
-            workspace: server.workspace.clone(),
-            window: scope.window.window(),
-            filter: scope.filter(),
-            metric: metric.to_proto(),
-            limit: scope.window.limit,
-        })
-        .await?
-        .into_inner();
-    show(server, &response, views::spotlight_json, views::spotlight);
+    let mut client = InsightsServiceClient::new(server.connect().await?);
+    let (workspace, scope) = (server.workspace.clone(), &args.scope);
+    let (window, filter, limit) = (scope.window.window(), scope.filter(), scope.window.limit);
+    let metric = args.metric.to_proto();
+    match view {
+        MetricView::Drivers => {
+            let request = proto::GetMetricDriversRequest {
+                workspace,
+                window,
+                filter,
+                metric,
+                limit,
+            };
+            let response = client.get_metric_drivers(request).await?.into_inner();
+            show(server, &response, views::drivers_json, views::drivers);
+        }
+        MetricView::Spotlight => {
+            let request = proto::GetThemeSpotlightRequest {
+                workspace,
+                window,
+                filter,
+                metric,
+                limit,
+            };
+            let response = client.get_theme_spotlight(request).await?.into_inner();
+            show(server, &response, views::spotlight_json, views::spotlight);
+        }
+    }
     Ok(())
 }
 
@@ -583,25 +611,20 @@ pub async fn journey(server: &ServerArgs, scope: &ScopeArgs) -> Result<(), Clien
     Ok(())
 }
 
-/// `tideline compare`: themes over- and under-represented in segment `a` against `b`.
-pub async fn compare(
-    server: &ServerArgs,
-    window: &WindowArgs,
-    a: &NamedFilter,
-    b: &NamedFilter,
-) -> Result<(), ClientError> {
+/// `tideline compare`: themes over- and under-represented in segment A against B.
+pub async fn compare(server: &ServerArgs, args: &CompareArgs) -> Result<(), ClientError> {
     let response = InsightsServiceClient::new(server.connect().await?)
         .compare_segments(proto::CompareSegmentsRequest {
             workspace: server.workspace.clone(),
-            window: window.window(),
-            a: Some(a.filter.clone()),
-            b: Some(b.filter.clone()),
-            limit: window.limit,
+            window: args.window.window(),
+            a: Some(args.a.filter.clone()),
+            b: Some(args.b.filter.clone()),
+            limit: args.window.limit,
         })
         .await?
         .into_inner();
     show(server, &response, views::comparison_json, |r| {
-        views::comparison(r, &a.text, &b.text)
+        views::comparison(r, &args.a.text, &args.b.text)
     });
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::report::{sparkline, truncate};
+use super::report::{class_name, sparkline, truncate};
 use crate::proto;
 
 fn date(t: &Option<prost_types::Timestamp>) -> String {
@@ -15,12 +15,12 @@ fn date(t: &Option<prost_types::Timestamp>) -> String {
 }
 
 fn window_text(w: &Option<proto::TimeWindow>) -> String {
-    let w = w.clone().unwrap_or_default();
+    let w = w.unwrap_or_default();
     format!("{} to {}", date(&w.start), date(&w.end))
 }
 
 fn window_json(w: &Option<proto::TimeWindow>) -> Value {
-    let w = w.clone().unwrap_or_default();
+    let w = w.unwrap_or_default();
     json!({"start": date(&w.start), "end": date(&w.end)})
 }
 
@@ -33,7 +33,7 @@ fn metric_name(raw: i32) -> &'static str {
 }
 
 fn metric_json(m: &Option<proto::MetricSummary>) -> Value {
-    let m = m.clone().unwrap_or_default();
+    let m = m.unwrap_or_default();
     json!({"metric": metric_name(m.metric).to_lowercase(), "scored": m.scored, "value": m.value,
         "top_share": m.top_share, "bottom_share": m.bottom_share})
 }
@@ -52,16 +52,6 @@ fn percent(share: f64) -> String {
 
 fn signed_percent(change: Option<f64>) -> String {
     change.map_or("new".into(), |c| format!("{:+.0}%", c * 100.0))
-}
-
-fn class_name(raw: i32) -> &'static str {
-    match proto::FrequencyClass::try_from(raw) {
-        Ok(proto::FrequencyClass::Emerging) => "emerging",
-        Ok(proto::FrequencyClass::Growing) => "growing",
-        Ok(proto::FrequencyClass::Persistent) => "steady",
-        Ok(proto::FrequencyClass::Declining) => "declining",
-        _ => "-",
-    }
 }
 
 fn theme_cell(id: &str, label: &str, width: usize) -> String {
@@ -87,7 +77,7 @@ pub fn drivers_json(r: &proto::MetricDrivers) -> Value {
 /// intervals and quotes, and the themes with too few scores.
 pub fn drivers(r: &proto::MetricDrivers) -> String {
     let mut out = String::new();
-    let overall = r.overall.clone().unwrap_or_default();
+    let overall = r.overall.unwrap_or_default();
     let name = metric_name(overall.metric);
     let _ = writeln!(
         out,

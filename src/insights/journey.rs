@@ -56,7 +56,7 @@ impl JourneyThresholds {
                 "must be at most watch_nps, both between -100 and 100",
             ));
         }
-        if !(self.watch_sentiment_drop > 0.0) {
+        if self.watch_sentiment_drop.is_nan() || self.watch_sentiment_drop <= 0.0 {
             return Some(("insights.journey.watch_sentiment_drop", "must be positive"));
         }
         None

@@ -208,7 +208,7 @@ mod tests {
         plan: Option<&str>,
     ) -> Verbatim {
         let mut v = Verbatim::example("ws", "words");
-        v.created_at = day * DAY + 3600_000_000;
+        v.created_at = day * DAY + crate::time::HOUR;
         v.source = source;
         if let Some(plan) = plan {
             v.metadata.insert("plan".into(), plan.into());

@@ -53,12 +53,19 @@ struct Loaded {
 }
 
 impl Loaded {
-    /// The verbatims of `window` that pass `filter`.
-    fn select(&self, window: Window, filter: &Filter) -> Vec<&Verbatim> {
-        self.verbatims
-            .iter()
-            .filter(|v| window.contains(v.created_at) && filter.matches(v))
-            .collect()
+    /// The verbatims that pass `filter` in the window, and in the window before.
+    fn split(&self, filter: &Filter) -> (Vec<&Verbatim>, Vec<&Verbatim>) {
+        let previous = self.window.previous();
+        let passing = self.verbatims.iter().filter(|v| filter.matches(v));
+        let (mut current, mut before) = (Vec::new(), Vec::new());
+        for v in passing {
+            if self.window.contains(v.created_at) {
+                current.push(v);
+            } else if previous.contains(v.created_at) {
+                before.push(v);
+            }
+        }
+        (current, before)
     }
 }
 
@@ -88,25 +95,17 @@ impl Insights {
     /// The drivers of `metric` in the scope.
     pub fn drivers(&self, workspace: &str, scope: &Scope, metric: Metric) -> Result<View<Drivers>> {
         let limit = self.limit(scope.limit)?;
-        let loaded = self.load(
-            workspace,
-            scope.start,
-            scope.end,
-            &[("filter", &scope.filter)],
-        )?;
-        let themes = self.theme_records(workspace)?;
+        let (loaded, themes) = (
+            self.scoped(workspace, scope)?,
+            self.theme_records(workspace)?,
+        );
         let representative: HashMap<String, Vec<u64>> = themes
             .values()
             .map(|t| (t.id.clone(), t.quotes.clone()))
             .collect();
-        let current = loaded.select(loaded.window, &scope.filter);
-        let body = drivers(
-            metric,
-            &current,
-            &representative,
-            self.config.min_scored,
-            limit,
-        );
+        let (current, _) = loaded.split(&scope.filter);
+        let min_scored = self.config.min_scored;
+        let body = drivers(metric, &current, &representative, min_scored, limit);
         Ok(view(loaded.window, themes, body))
     }
 
@@ -118,14 +117,8 @@ impl Insights {
         metric: Metric,
     ) -> Result<View<Vec<SpotlightEntry>>> {
         let limit = self.limit(scope.limit)?;
-        let loaded = self.load(
-            workspace,
-            scope.start,
-            scope.end,
-            &[("filter", &scope.filter)],
-        )?;
-        let current = loaded.select(loaded.window, &scope.filter);
-        let previous = loaded.select(loaded.window.previous(), &scope.filter);
+        let loaded = self.scoped(workspace, scope)?;
+        let (current, previous) = loaded.split(&scope.filter);
         let body = spotlight(&current, &previous, metric, self.config.min_scored, limit);
         Ok(view(loaded.window, self.theme_records(workspace)?, body))
     }
@@ -141,34 +134,18 @@ impl Insights {
         if let Some(key) = segment {
             self.limits.check_name("segment_key", key)?;
         }
-        let loaded = self.load(
-            workspace,
-            scope.start,
-            scope.end,
-            &[("filter", &scope.filter)],
-        )?;
-        let current = loaded.select(loaded.window, &scope.filter);
-        let previous = loaded.select(loaded.window.previous(), &scope.filter);
+        let loaded = self.scoped(workspace, scope)?;
+        let (current, previous) = loaded.split(&scope.filter);
         let body = summarize(&current, &previous, loaded.window, segment, limit);
         Ok(view(loaded.window, HashMap::new(), body))
     }
 
     /// The health of every journey stage in the scope.
     pub fn journey(&self, workspace: &str, scope: &Scope) -> Result<View<JourneyHealth>> {
-        let loaded = self.load(
-            workspace,
-            scope.start,
-            scope.end,
-            &[("filter", &scope.filter)],
-        )?;
-        let current = loaded.select(loaded.window, &scope.filter);
-        let previous = loaded.select(loaded.window.previous(), &scope.filter);
-        let body = journey(
-            &current,
-            &previous,
-            &self.config.journey,
-            self.config.min_scored,
-        );
+        let loaded = self.scoped(workspace, scope)?;
+        let (current, previous) = loaded.split(&scope.filter);
+        let (thresholds, min_scored) = (&self.config.journey, self.config.min_scored);
+        let body = journey(&current, &previous, thresholds, min_scored);
         Ok(view(loaded.window, self.theme_records(workspace)?, body))
     }
 
@@ -183,13 +160,19 @@ impl Insights {
     ) -> Result<View<Comparison>> {
         let limit = self.limit(scope.limit)?;
         let loaded = self.load(workspace, scope.start, scope.end, &[("a", a), ("b", b)])?;
-        let body = compare(
-            &loaded.select(loaded.window, a),
-            &loaded.select(loaded.window, b),
-            self.config.false_discovery_rate,
-            limit,
-        );
+        let (in_a, in_b) = (loaded.split(a).0, loaded.split(b).0);
+        let body = compare(&in_a, &in_b, self.config.false_discovery_rate, limit);
         Ok(view(loaded.window, self.theme_records(workspace)?, body))
+    }
+
+    /// The verbatims of the scope's window and filter (see [`Insights::load`]).
+    fn scoped(&self, workspace: &str, scope: &Scope) -> Result<Loaded> {
+        self.load(
+            workspace,
+            scope.start,
+            scope.end,
+            &[("filter", &scope.filter)],
+        )
     }
 
     /// A list length within `limits.max_list_items`; 0 is the default.
