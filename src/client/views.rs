@@ -79,6 +79,15 @@ pub fn drivers(r: &proto::MetricDrivers) -> String {
     let mut out = String::new();
     let overall = r.overall.unwrap_or_default();
     let name = metric_name(overall.metric);
+    if overall.scored == 0 {
+        let _ = writeln!(
+            out,
+            "no {name} answers among {} verbatims, {}",
+            r.verbatims,
+            window_text(&r.window)
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "{name} {:.1} from {} scored of {} verbatims, {} (top {}, bottom {})",
@@ -432,6 +441,15 @@ pub fn comparison_json(r: &proto::SegmentComparison) -> Value {
         "p_value_cutoff": r.p_value_cutoff, "dispersion": r.dispersion})
 }
 
+/// A p-value in scientific notation; one too small for a double is "<1e-300".
+fn p_value(p: f64) -> String {
+    if p < 1e-300 {
+        "<1e-300".into()
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
 /// A segment comparison as tables.
 pub fn comparison(r: &proto::SegmentComparison, a: &str, b: &str) -> String {
     let mut out = String::new();
@@ -465,14 +483,14 @@ pub fn comparison(r: &proto::SegmentComparison, a: &str, b: &str) -> String {
         for t in list {
             let _ = writeln!(
                 out,
-                "{:<40} {:>7} {:>7} {:>7} {:>7} {:>+7.1}pt {:>9.1e}",
+                "{:<40} {:>7} {:>7} {:>7} {:>7} {:>+7.1}pt {:>9}",
                 theme_cell(&t.theme_id, &t.label, 40),
                 t.a_count,
                 percent(t.a_share),
                 t.b_count,
                 percent(t.b_share),
                 t.difference * 100.0,
-                t.p_value
+                p_value(t.p_value)
             );
         }
     }
@@ -522,5 +540,10 @@ mod tests {
         assert!(!drivers_text.chars().any(|c| c.is_control() && c != '\n'));
         let json = drivers_json(&proto::MetricDrivers::default());
         assert_eq!(json["overall"]["metric"], "nps");
+        assert!(drivers(&proto::MetricDrivers::default()).starts_with("no NPS answers among 0"));
+        assert_eq!(
+            (p_value(0.0), p_value(0.0123)),
+            ("<1e-300".into(), "1.2e-2".into())
+        );
     }
 }
