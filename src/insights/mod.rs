@@ -51,7 +51,7 @@ impl Window {
 
     /// The window of equal length just before this one.
     pub fn previous(&self) -> Window {
-        let length = self.end - self.start;
+        let length = self.end.saturating_sub(self.start);
         Window {
             start: self.start.saturating_sub(length),
             end: self.start,

@@ -78,7 +78,8 @@ pub struct SentimentSummary {
     pub labels: Vec<LabelShare>,
     pub average: Option<f64>,
     pub previous_average: Option<f64>,
-    /// Every UTC day the window touches, empty ones included.
+    /// Every UTC day from the first to the last holding a verbatim of the window, empty ones
+    /// included.
     pub trend: Vec<TrendPoint>,
     /// Largest first (at most [`MAX_GROUPS`]).
     pub by_source: Vec<Breakdown>,
@@ -156,16 +157,20 @@ pub fn summarize(
         .collect();
     let day = Granularity::Day;
     let mut by_day: BTreeMap<Micros, Vec<&Verbatim>> = BTreeMap::new();
-    let mut start = day.bucket_start(window.start);
-    while start < window.end {
-        by_day.insert(start, Vec::new());
-        start += day.length();
-    }
-    for v in current {
+    for v in current.iter().filter(|v| window.contains(v.created_at)) {
         by_day
             .entry(day.bucket_start(v.created_at))
             .or_default()
             .push(v);
+    }
+    // The days between the first and the last that hold a verbatim, empty ones included.
+    let days: Vec<Micros> = by_day.keys().copied().collect();
+    if let (Some(&first), Some(&last)) = (days.first(), days.last()) {
+        let mut at = first;
+        while at < last {
+            by_day.entry(at).or_default();
+            at += day.length();
+        }
     }
     SentimentSummary {
         volume,
@@ -231,11 +236,11 @@ mod tests {
             felt(Positive, 0.8, 10, Survey, Some("pro")),
             felt(Positive, 0.4, 10, Ticket, Some("free")),
             felt(Negative, -0.6, 10, Ticket, Some("free")),
-            felt(Neutral, 0.0, 11, Ticket, Some("pro")),
-            felt(Negative, -0.8, 11, Survey, None),
-            felt(Mixed, -0.1, 11, Ticket, Some("free")),
-            felt(Negative, -0.5, 11, Ticket, Some("free")),
-            felt(Positive, 0.6, 11, Survey, Some("pro")),
+            felt(Neutral, 0.0, 12, Ticket, Some("pro")),
+            felt(Negative, -0.8, 12, Survey, None),
+            felt(Mixed, -0.1, 12, Ticket, Some("free")),
+            felt(Negative, -0.5, 12, Ticket, Some("free")),
+            felt(Positive, 0.6, 12, Survey, Some("pro")),
         ];
         let then = [
             felt(Positive, 0.5, 8, Ticket, None),
@@ -245,7 +250,7 @@ mod tests {
         ];
         let current: Vec<&Verbatim> = now.iter().collect();
         let previous: Vec<&Verbatim> = then.iter().collect();
-        let window = Window::new(10 * DAY, 12 * DAY).unwrap();
+        let window = Window::new(10 * DAY, 13 * DAY).unwrap();
         let s = summarize(&current, &previous, window, Some("plan"), 5);
         assert_eq!((s.volume, s.previous_volume), (8, 4));
         // Now 3 positive, 1 neutral, 3 negative, 1 mixed of 8: 37.5%, 12.5%, 37.5%, 12.5%.
@@ -268,17 +273,19 @@ mod tests {
         // before (0.5 + 0.3 + 0 − 0.4) / 4 = 0.1.
         let close = |x: Option<f64>, y: f64| (x.unwrap() - y).abs() < 1e-6;
         assert!(close(s.average, -0.025) && close(s.previous_average, 0.1));
-        // Day 10: 3 verbatims, mean (0.8 + 0.4 − 0.6) / 3 = 0.2, 1 of 3 negative.
-        // Day 11: 5 verbatims, mean (0 − 0.8 − 0.1 − 0.5 + 0.6) / 5 = −0.16, 2 of 5 negative.
-        assert_eq!(s.trend.len(), 2);
-        assert_eq!(
-            (s.trend[0].start, s.trend[0].sentiment.volume),
-            (10 * DAY, 3)
-        );
+        // Day 10: 3 verbatims, mean (0.8 + 0.4 − 0.6) / 3 = 0.2, 1 of 3 negative. Day 11: none.
+        // Day 12: 5 verbatims, mean (0 − 0.8 − 0.1 − 0.5 + 0.6) / 5 = −0.16, 2 of 5 negative.
+        let days: Vec<(Micros, u64)> = s
+            .trend
+            .iter()
+            .map(|d| (d.start, d.sentiment.volume))
+            .collect();
+        assert_eq!(days, [(10 * DAY, 3), (11 * DAY, 0), (12 * DAY, 5)]);
         assert!(close(s.trend[0].sentiment.average, 0.2));
         assert!((s.trend[0].sentiment.share(Negative) - 1.0 / 3.0).abs() < 1e-12);
-        assert!(close(s.trend[1].sentiment.average, -0.16));
-        assert_eq!(s.trend[1].sentiment.share(Negative), 0.4);
+        assert_eq!(s.trend[1].sentiment.average, None);
+        assert!(close(s.trend[2].sentiment.average, -0.16));
+        assert_eq!(s.trend[2].sentiment.share(Negative), 0.4);
         // Tickets: 5, mean (0.4 − 0.6 + 0 − 0.1 − 0.5) / 5 = −0.16; surveys: 3, mean
         // (0.8 − 0.8 + 0.6) / 3 = 0.2.
         let sources: Vec<(&str, u64)> = s

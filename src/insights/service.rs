@@ -211,7 +211,7 @@ impl Insights {
             let newest = verbatims.iter().map(|v| v.created_at).max();
             let after_newest = newest.map_or_else(crate::time::now, |t| t + 1);
             match start {
-                Some(start) if after_newest <= start => start + length,
+                Some(start) if after_newest <= start => start.saturating_add(length),
                 _ => after_newest,
             }
         });
