@@ -19,7 +19,8 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-fn class_name(raw: i32) -> &'static str {
+/// How a frequency class is shown.
+pub fn class_name(raw: i32) -> &'static str {
     match proto::FrequencyClass::try_from(raw) {
         Ok(proto::FrequencyClass::Emerging) => "emerging",
         Ok(proto::FrequencyClass::Growing) => "growing",

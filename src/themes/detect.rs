@@ -600,24 +600,10 @@ fn distinctive_terms(
 
 /// The most frequent surface word of each stem.
 fn surface_forms(docs: &[DocFeatures]) -> HashMap<String, String> {
-    let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
-    for doc in docs {
-        for (stem, surface) in &doc.surfaces {
-            *counts.entry((stem.as_str(), surface.as_str())).or_default() += 1;
-        }
-    }
-    let mut best: HashMap<String, (String, usize)> = HashMap::new();
-    for ((stem, surface), count) in counts {
-        let entry = best
-            .entry(stem.to_string())
-            .or_insert_with(|| (surface.to_string(), 0));
-        if count > entry.1 || (count == entry.1 && surface < entry.0.as_str()) {
-            *entry = (surface.to_string(), count);
-        }
-    }
-    best.into_iter()
-        .map(|(stem, (surface, _))| (stem, surface))
-        .collect()
+    crate::text::surface_forms(
+        docs.iter()
+            .flat_map(|d| d.surfaces.iter().map(|(s, w)| (s.as_str(), w.as_str()))),
+    )
 }
 
 /// A feature (stem or "stem stem") in surface form.
