@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::phrases::{surface_forms, written};
+use super::phrases::surface_forms;
 use super::{AlertSeverity, Evidence, Quote, RuleKind};
 use crate::model::Verbatim;
 use crate::text::StemLanguage;
@@ -141,7 +141,10 @@ pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize
         }
     }
     let surfaces = surface_forms(window);
-    picked.into_iter().map(|f| written(f, &surfaces)).collect()
+    picked
+        .into_iter()
+        .map(|f| crate::text::surface_phrase(f, &surfaces))
+        .collect()
 }
 
 /// Mentions [`rising_phrases`] reads per side at most.

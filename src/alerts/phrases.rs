@@ -194,7 +194,10 @@ pub fn emerging<'a>(
             let surfaces = surface_forms(&mentions);
             EmergingPhrase {
                 key: stem(lead).to_string(),
-                phrases: listed.iter().map(|p| written(p, &surfaces)).collect(),
+                phrases: listed
+                    .iter()
+                    .map(|p| crate::text::surface_phrase(p, &surfaces))
+                    .collect(),
                 unthemed: mentions.iter().filter(|v| v.theme.is_none()).count() as u64,
                 standing,
                 mentions,
@@ -249,30 +252,18 @@ fn naming_phrase<'s>(
 /// Stem → the word customers write most for it (ties: the first alphabetically), over
 /// `verbatims`.
 pub fn surface_forms(verbatims: &[&Verbatim]) -> HashMap<String, String> {
-    let mut counts: HashMap<(String, String), usize> = HashMap::new();
-    for v in verbatims {
-        let language = StemLanguage::from_tag(v.language.as_deref().unwrap_or("en"));
-        for pair in features(&v.text, language, false).surfaces {
-            *counts.entry(pair).or_default() += 1;
-        }
-    }
-    let mut best: HashMap<String, (String, usize)> = HashMap::new();
-    for ((stem, word), c) in counts {
-        let entry = best.entry(stem).or_insert_with(|| (word.clone(), 0));
-        if c > entry.1 || (c == entry.1 && word < entry.0) {
-            *entry = (word, c);
-        }
-    }
-    best.into_iter().map(|(s, (w, _))| (s, w)).collect()
-}
-
-/// A stemmed phrase as written, word by word.
-pub fn written(phrase: &str, surfaces: &HashMap<String, String>) -> String {
-    phrase
-        .split(' ')
-        .map(|stem| surfaces.get(stem).map_or(stem, String::as_str))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let docs: Vec<Vec<(String, String)>> = verbatims
+        .iter()
+        .map(|v| {
+            let language = StemLanguage::from_tag(v.language.as_deref().unwrap_or("en"));
+            features(&v.text, language, false).surfaces
+        })
+        .collect();
+    crate::text::surface_forms(
+        docs.iter()
+            .flatten()
+            .map(|(stem, word)| (stem.as_str(), word.as_str())),
+    )
 }
 
 #[cfg(test)]
@@ -383,6 +374,9 @@ mod tests {
         let a = verbatim("Invoices are blank. invoices again", None);
         let b = verbatim("one invoice", None);
         let forms = surface_forms(&[&a, &b]);
-        assert_eq!(written("invoic blank", &forms), "invoices blank");
+        assert_eq!(
+            crate::text::surface_phrase("invoic blank", &forms),
+            "invoices blank"
+        );
     }
 }

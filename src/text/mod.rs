@@ -440,6 +440,16 @@ pub fn surface_forms<'a>(
         .collect()
 }
 
+/// A stemmed phrase ("stem" or "stem stem") as written, word by word (see [`surface_forms`]); a
+/// stem never seen written stays as it is.
+pub fn surface_phrase(phrase: &str, surfaces: &HashMap<String, String>) -> String {
+    phrase
+        .split(' ')
+        .map(|stem| surfaces.get(stem).map_or(stem, String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Contiguous n-grams of `terms`, joined by a space.
 pub fn ngrams(terms: &[String], n: usize) -> Vec<String> {
     if n == 0 || terms.len() < n {

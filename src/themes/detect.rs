@@ -380,7 +380,7 @@ pub fn detect(
         theme.keywords = terms
             .iter()
             .take(10)
-            .map(|(f, w)| (surface_phrase(f, &surfaces), *w))
+            .map(|(f, w)| (crate::text::surface_phrase(f, &surfaces), *w))
             .collect();
     }
     distinct_labels(&mut themes, &distinctive, &surfaces);
@@ -604,15 +604,6 @@ fn surface_forms(docs: &[DocFeatures]) -> HashMap<String, String> {
         docs.iter()
             .flat_map(|d| d.surfaces.iter().map(|(s, w)| (s.as_str(), w.as_str()))),
     )
-}
-
-/// A feature (stem or "stem stem") in surface form.
-fn surface_phrase(feature: &str, surfaces: &HashMap<String, String>) -> String {
-    feature
-        .split(' ')
-        .map(|stem| surfaces.get(stem).map_or(stem, String::as_str))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// A 2–4 word label: the strongest bigram when it is nearly as strong as the strongest feature,
