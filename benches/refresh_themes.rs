@@ -108,14 +108,15 @@ fn main() {
         let started = Instant::now();
         let summary = themes.refresh(&taxonomy, "bench", &params).unwrap();
         println!(
-            "{run}: {} verbatims, {} themes ({} new, {} continued), coverage {:.3}, {} reassigned: {:.2} s",
+            "{run}: {} verbatims, {} themes ({} new, {} continued), coverage {:.3}, {} reassigned: {:.2} s\n  {}",
             summary.verbatims,
             summary.themes,
             summary.created,
             summary.continued,
             summary.coverage,
             summary.reassigned,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            summary.phases
         );
     }
     // A backtest records and delivers nothing: the outbox is never used.

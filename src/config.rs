@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertRule;
 use crate::auth::quotas::QuotaSettings;
+pub use crate::insights::InsightsConfig;
 use crate::model::validate_workspace;
 pub use crate::model::Limits;
 use crate::themes::ThemeParams;
@@ -55,6 +56,7 @@ pub struct Config {
     pub tagging: TaggingConfig,
     pub themes: ThemesConfig,
     pub alerts: AlertsConfig,
+    pub insights: InsightsConfig,
     pub webhooks: WebhooksConfig,
     pub auth: AuthConfig,
     pub tls: TlsConfig,
@@ -274,6 +276,7 @@ impl Default for Config {
             tagging: TaggingConfig::default(),
             themes: ThemesConfig::default(),
             alerts: AlertsConfig::default(),
+            insights: InsightsConfig::default(),
             webhooks: WebhooksConfig::default(),
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
@@ -488,6 +491,9 @@ impl Config {
                 message: format!("{field} {message}"),
             });
         }
+        if let Some((field, message)) = self.insights.invalid_field() {
+            return Err(invalid(field, message));
+        }
         let schedule = &self.webhooks.retry_schedule_secs;
         if schedule.is_empty() || schedule.iter().any(|s| !(s.is_finite() && *s >= 0.0)) {
             return Err(invalid(
@@ -650,6 +656,7 @@ mod tests {
                 evaluate_interval_secs: 20,
                 ..Default::default()
             },
+            insights: InsightsConfig::default(),
             webhooks: WebhooksConfig {
                 allow_private_urls: true,
                 ..Default::default()

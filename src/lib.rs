@@ -15,6 +15,8 @@
 //! - [`config`]: the one typed configuration.
 //! - [`webhooks`]: subscriptions, the durable outbox, Standard Webhooks signing, SSRF guard, the
 //!   delivery worker.
+//! - [`insights`]: the read-only views over the store: metric drivers, theme spotlight,
+//!   sentiment summary, journey health, segment comparison.
 //! - [`alerts`]: alert records and content, rules, evaluation, the alert log.
 //! - [`themes`]: TF-IDF, clustering, labels, theme identity; refreshes and edits over the store.
 //! - [`tagging`]: taxonomy, rule matcher, sentiment, severity; the taxonomy service and
@@ -44,6 +46,7 @@ pub mod embedding;
 pub mod engine;
 pub mod error;
 pub mod index;
+pub mod insights;
 pub mod model;
 pub mod pagination;
 pub mod proto;

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tideline::client::cli::{self, MetricView};
 use tideline::client::eval::{self, LabelKind};
 use tideline::config::{Config, ConfigArgs};
 
@@ -64,6 +65,47 @@ enum Command {
         all: bool,
         #[arg(long, default_value_t = 20)]
         limit: i32,
+    },
+    /// Which themes move NPS, CSAT or CES on a running server: each theme's impact in points
+    /// (the score minus the score without the theme), with a 95% interval and a quote.
+    Drivers {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        args: Box<tideline::client::cli::MetricArgs>,
+    },
+    /// The most mentioned themes of a window on a running server, with their change against the
+    /// window before, sentiment, class and impact on a metric.
+    Spotlight {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        args: Box<tideline::client::cli::MetricArgs>,
+    },
+    /// The sentiment summary of a window on a running server: shares and their change, score and
+    /// daily trend, by source and segment, distinctive positive and negative keywords.
+    Sentiment {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        scope: Box<tideline::client::cli::ScopeArgs>,
+        /// A metadata key to break the summary down by (e.g. plan).
+        #[arg(long)]
+        segment: Option<String>,
+    },
+    /// The health of every journey stage of a window on a running server.
+    Journey {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        scope: Box<tideline::client::cli::ScopeArgs>,
+    },
+    /// Themes over- and under-represented in segment A against segment B on a running server.
+    Compare {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        segments: Box<tideline::client::cli::CompareArgs>,
     },
     /// Show how a running server's taxonomy tags a text (nothing is stored).
     Tag {
@@ -242,6 +284,27 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Alerts { server, all, limit } => {
             runtime.block_on(tideline::client::cli::alerts(&server, all, limit))?
+        }
+        Command::Drivers { server, args } => {
+            runtime.block_on(cli::metric_view(&server, &args, MetricView::Drivers))?
+        }
+        Command::Spotlight { server, args } => {
+            runtime.block_on(cli::metric_view(&server, &args, MetricView::Spotlight))?
+        }
+        Command::Sentiment {
+            server,
+            scope,
+            segment,
+        } => runtime.block_on(tideline::client::cli::sentiment(
+            &server,
+            &scope,
+            segment.as_deref(),
+        ))?,
+        Command::Journey { server, scope } => {
+            runtime.block_on(tideline::client::cli::journey(&server, &scope))?
+        }
+        Command::Compare { server, segments } => {
+            runtime.block_on(tideline::client::cli::compare(&server, &segments))?
         }
         Command::Tag { text, server } => {
             runtime.block_on(tideline::client::cli::tag(&server, &text))?

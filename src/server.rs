@@ -16,8 +16,8 @@ use tonic_health::ServingStatus;
 
 use crate::api::status::name_transport_error;
 use crate::api::{
-    AccessLayer, AlertApi, AuditApi, IngestApi, KeyApi, TaxonomyApi, ThemeApi, VerbatimApi,
-    WebhookApi,
+    AccessLayer, AlertApi, AuditApi, IngestApi, InsightsApi, KeyApi, TaxonomyApi, ThemeApi,
+    VerbatimApi, WebhookApi,
 };
 use crate::config::{Config, TlsConfig};
 use crate::engine::Engine;
@@ -26,6 +26,7 @@ use crate::proto;
 use crate::proto::alert_service_server::{self, AlertServiceServer};
 use crate::proto::audit_service_server::{self, AuditServiceServer};
 use crate::proto::ingest_service_server::{self, IngestServiceServer};
+use crate::proto::insights_service_server::{self, InsightsServiceServer};
 use crate::proto::key_service_server::{self, KeyServiceServer};
 use crate::proto::taxonomy_service_server::{self, TaxonomyServiceServer};
 use crate::proto::theme_service_server::{self, ThemeServiceServer};
@@ -33,8 +34,9 @@ use crate::proto::verbatim_service_server::{self, VerbatimServiceServer};
 use crate::proto::webhook_service_server::{self, WebhookServiceServer};
 
 /// Names of the services this server registers, for health reporting (from the generated code).
-const SERVICE_NAMES: [&str; 8] = [
+const SERVICE_NAMES: [&str; 9] = [
     theme_service_server::SERVICE_NAME,
+    insights_service_server::SERVICE_NAME,
     ingest_service_server::SERVICE_NAME,
     verbatim_service_server::SERVICE_NAME,
     taxonomy_service_server::SERVICE_NAME,
@@ -117,6 +119,11 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         ThemeApi::new(engine.clone()),
         max_message
     );
+    let insights = limited!(
+        InsightsServiceServer,
+        InsightsApi::new(engine.clone()),
+        max_message
+    );
     let alerts = limited!(
         AlertServiceServer,
         AlertApi::new(engine.clone()),
@@ -157,6 +164,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .add_service(verbatims)
         .add_service(taxonomy)
         .add_service(themes)
+        .add_service(insights)
         .add_service(alerts)
         .add_service(webhooks)
         .add_service(keys)

@@ -499,6 +499,68 @@ fn rows() -> Vec<Row> {
             build: |t| RevokeKeyRequest { id: t.key.clone() }.encode_to_vec(),
         },
         Row {
+            method: "InsightsService/GetMetricDrivers",
+            need: Need::Read,
+            build: |t| {
+                GetMetricDriversRequest {
+                    workspace: t.workspace.clone(),
+                    filter: Some(theme_filter(&t.theme)),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
+            method: "InsightsService/GetThemeSpotlight",
+            need: Need::Read,
+            build: |t| {
+                GetThemeSpotlightRequest {
+                    workspace: t.workspace.clone(),
+                    filter: Some(theme_filter(&t.theme)),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
+            method: "InsightsService/GetSentimentSummary",
+            need: Need::Read,
+            build: |t| {
+                GetSentimentSummaryRequest {
+                    workspace: t.workspace.clone(),
+                    filter: Some(theme_filter(&t.theme)),
+                    segment_key: "plan".into(),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
+            method: "InsightsService/GetJourneyHealth",
+            need: Need::Read,
+            build: |t| {
+                GetJourneyHealthRequest {
+                    workspace: t.workspace.clone(),
+                    filter: Some(theme_filter(&t.theme)),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
+            method: "InsightsService/CompareSegments",
+            need: Need::Read,
+            build: |t| {
+                CompareSegmentsRequest {
+                    workspace: t.workspace.clone(),
+                    a: Some(theme_filter(&t.theme)),
+                    b: Some(theme_filter(&t.other_theme)),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
             method: "AuditService/ListAuditEvents",
             need: Need::Admin,
             build: |t| {
@@ -510,6 +572,14 @@ fn rows() -> Vec<Row> {
             },
         },
     ]
+}
+
+/// A search filter on one theme.
+fn theme_filter(theme: &str) -> proto::SearchFilter {
+    proto::SearchFilter {
+        theme_ids: vec![theme.to_string()],
+        ..Default::default()
+    }
 }
 
 #[test]

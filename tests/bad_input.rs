@@ -3,20 +3,11 @@
 
 mod common;
 
-use common::{item, test_config, TestServer};
+use common::{assert_status, item, test_config, TestServer};
 use tideline::proto::{
     self, IngestVerbatimsRequest, SearchVerbatimsRequest, StreamVerbatimsRequest,
 };
 use tonic::Code;
-
-fn assert_status(status: &tonic::Status, code: Code, needle: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert!(
-        status.message().contains(needle),
-        "{:?} should mention {needle:?}",
-        status.message()
-    );
-}
 
 async fn small_limits_server(dir: &std::path::Path) -> TestServer {
     let mut config = test_config(dir);

@@ -10,22 +10,13 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::raw::RawCodec;
-use common::{item, synthetic, TestServer};
+use common::{assert_status, item, synthetic, TestServer};
 use prost::Message as _;
 use tideline::proto::alert_service_client::AlertServiceClient;
 use tideline::proto::theme_service_client::ThemeServiceClient;
 use tideline::proto::webhook_service_client::WebhookServiceClient;
 use tideline::proto::{self, SearchVerbatimsRequest};
-use tonic::{Code, Status};
-
-fn assert_status(status: &Status, code: Code, needle: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert!(
-        status.message().contains(needle),
-        "{:?} should mention {needle:?}",
-        status.message()
-    );
-}
+use tonic::Code;
 
 #[tokio::test]
 async fn forged_page_tokens_and_a_huge_k_are_refused_before_they_cost_anything() {

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::phrases::surface_forms;
 use super::{AlertSeverity, Evidence, Quote, RuleKind};
 use crate::model::Verbatim;
 use crate::text::StemLanguage;
@@ -46,10 +47,7 @@ pub fn summary(signals: &[RuleKind], evidence: &Evidence, themes: usize) -> Stri
     let parts: Vec<String> = signals
         .iter()
         .map(|signal| match signal {
-            RuleKind::Velocity if evidence.baseline_mentions == 0 => {
-                format!("new: {:.1}% of voice (none before)", evidence.share * 100.0)
-            }
-            RuleKind::Velocity => format!("{:+.0}% share of voice", evidence.velocity * 100.0),
+            RuleKind::Velocity | RuleKind::EmergingPhrase => rise(evidence),
             RuleKind::NegativeSentimentSpike => format!(
                 "negative mentions {:.0}% → {:.0}%",
                 evidence.baseline_negative_share * 100.0,
@@ -58,6 +56,27 @@ pub fn summary(signals: &[RuleKind], evidence: &Evidence, themes: usize) -> Stri
         })
         .collect();
     format!("{}, last {window} ({mentions})", parts.join("; "))
+}
+
+/// How a share rose: "+340% share of voice", or "new: 1.2% of voice (none before)".
+fn rise(evidence: &Evidence) -> String {
+    if evidence.baseline_mentions == 0 {
+        format!("new: {:.1}% of voice (none before)", evidence.share * 100.0)
+    } else {
+        format!("{:+.0}% share of voice", evidence.velocity * 100.0)
+    }
+}
+
+/// An emerging phrase's line: "\"blank pdf\": new: 3.0% of voice (none before), last 1 day
+/// (30 mentions, 10 without a theme); no theme covers it yet".
+pub fn phrase_summary(phrase: &str, evidence: &Evidence, unthemed: u64) -> String {
+    let window = describe_duration((evidence.window_end - evidence.window_start) / SECOND);
+    format!(
+        "\"{phrase}\": {}, last {window} ({} mentions, {unthemed} without a theme); no theme \
+         covers it yet",
+        rise(evidence),
+        evidence.mentions
+    )
 }
 
 /// What customers say more of now: up to `limit` phrases (stemmed words and word pairs, shown
@@ -69,28 +88,22 @@ pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize
     // Shares are estimated on at most `PHRASE_SAMPLE` evenly spread mentions of each side, so an
     // incident with a huge baseline costs no more than a large one.
     let (window, baseline) = (&spread(window)[..], &spread(baseline)[..]);
-    let count = |verbatims: &[&Verbatim],
-                 surfaces: Option<&mut HashMap<(String, String), usize>>| {
+    let count = |verbatims: &[&Verbatim]| {
         let mut df: HashMap<String, usize> = HashMap::new();
-        let mut surfaces = surfaces;
         for v in verbatims {
             let language = StemLanguage::from_tag(v.language.as_deref().unwrap_or("en"));
-            let doc = features(&v.text, language, true);
-            let unique: HashSet<String> = doc.features.into_iter().collect();
+            let unique: HashSet<String> = features(&v.text, language, true)
+                .features
+                .into_iter()
+                .collect();
             for f in unique {
                 *df.entry(f).or_default() += 1;
-            }
-            if let Some(surfaces) = surfaces.as_deref_mut() {
-                for pair in doc.surfaces {
-                    *surfaces.entry(pair).or_default() += 1;
-                }
             }
         }
         df
     };
-    let mut surface_counts = HashMap::new();
-    let now = count(window, Some(&mut surface_counts));
-    let before = count(baseline, None);
+    let now = count(window);
+    let before = count(baseline);
     let (n, m) = (window.len().max(1) as f64, baseline.len().max(1) as f64);
     let support = 3.max(window.len() / 10);
     let mut scored: Vec<(f64, &String)> = now
@@ -103,13 +116,6 @@ pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize
         .filter(|&(rise, _)| rise > 0.0)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    let mut surface: HashMap<&str, (&str, usize)> = HashMap::new();
-    for ((stem, written), &c) in &surface_counts {
-        let best = surface.entry(stem).or_insert((written, 0));
-        if c > best.1 || (c == best.1 && written.as_str() < best.0) {
-            *best = (written, c);
-        }
-    }
     let mut picked: Vec<&String> = Vec::new();
     for &(rise, feature) in &scored {
         if picked.len() == limit {
@@ -134,14 +140,10 @@ pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize
             picked.push(chosen);
         }
     }
+    let surfaces = surface_forms(window);
     picked
         .into_iter()
-        .map(|f| {
-            f.split(' ')
-                .map(|stem| surface.get(stem).map_or(stem, |s| s.0))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|f| crate::text::surface_phrase(f, &surfaces))
         .collect()
 }
 
@@ -193,6 +195,11 @@ pub fn recommended_action(
         (RuleKind::Velocity, AlertSeverity::Medium) => format!(
             "Ask {team} to triage \"{label}\" this week: confirm whether the growth in {area} \
              is expected (a launch, a campaign) or a defect, and tag a ticket.{customers}"
+        ),
+        (RuleKind::EmergingPhrase, _) => format!(
+            "Ask {team} to read the verbatims saying \"{label}\": customers started saying it in \
+             the last {window} and no theme covers it yet;{customers} refresh themes to track it \
+             as one, and open an incident if it is a defect."
         ),
         (RuleKind::Velocity, AlertSeverity::Low) => format!(
             "Share \"{label}\" with {team} at the next review: demand is growing; consider it \

@@ -7,9 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::content::{pick_quotes, recommended_action, rising_phrases, severity, summary};
+use super::content::{
+    phrase_summary, pick_quotes, recommended_action, rising_phrases, severity, summary,
+};
+use super::phrases::{emerging, EmergingPhrase, PhraseIndex, PhraseWindow};
 use super::rules::AlertRule;
-use super::{Alert, AlertStatus, AlertTheme, Evidence, RuleKind};
+use super::{Alert, AlertStatus, AlertTheme, Evidence, RuleKind, PHRASE_SUBJECT};
 use crate::error::Result;
 use crate::model::tags::{SentimentLabel, Severity};
 use crate::model::{ValidationError, Verbatim, VerbatimId};
@@ -65,7 +68,8 @@ pub struct Evaluation {
     pub dispersion: f64,
 }
 
-/// When each theme and rule last raised an alert.
+/// When each cooldown subject (a theme id, or a phrase: see [`Alert::cooldown_subjects`]) and
+/// rule last raised an alert.
 pub type LastRaised = HashMap<(String, RuleKind), Micros>;
 
 /// The evaluation times: `as_of` alone, or every `step_secs` from `since` up to `as_of`.
@@ -115,9 +119,14 @@ struct Step {
 
 /// The verbatims created in `(from, to]`.
 fn created_between(sorted: &[Verbatim], from: Micros, to: Micros) -> &[Verbatim] {
+    &sorted[span(sorted, from, to)]
+}
+
+/// Where the verbatims created in `(from, to]` are.
+fn span(sorted: &[Verbatim], from: Micros, to: Micros) -> std::ops::Range<usize> {
     let start = sorted.partition_point(|v| v.created_at <= from);
     let end = sorted.partition_point(|v| v.created_at <= to);
-    &sorted[start..end.max(start)]
+    start..end.max(start)
 }
 
 fn by_theme(verbatims: &[Verbatim]) -> HashMap<&str, Vec<&Verbatim>> {
@@ -147,13 +156,31 @@ impl Context<'_> {
     /// last one for the same theme and rule (`last_raised`, updated as alerts are raised).
     pub fn evaluate(&self, times: &[Micros], mut last_raised: LastRaised) -> Evaluation {
         let mut evaluation = Evaluation::default();
+        // The phrases of every verbatim any evaluation time reads, extracted once.
+        let reach = (self.rule.window_secs + self.rule.baseline_secs) * SECOND;
+        let first = times.iter().min().map_or(0, |&t| t - reach);
+        let last = times.iter().max().copied().unwrap_or(0);
+        let read = span(self.verbatims, first, last);
+        let phrases = PhraseIndex::new(&self.verbatims[read.clone()]);
         for &at in times {
-            let step = self.evaluate_at(at);
+            // Themes that alerted within the cooldown speak for their words still.
+            let cooling: HashSet<String> = last_raised
+                .iter()
+                .filter(|((subject, _), &last)| {
+                    !subject.starts_with(PHRASE_SUBJECT)
+                        && last <= at
+                        && at - last < self.rule.cooldown_secs * SECOND
+                })
+                .map(|((subject, _), _)| subject.clone())
+                .collect();
+            let step = self.evaluate_at(at, (&phrases, read.start), &cooling);
             for alert in step.alerts {
-                // An incident cools down when any of its themes raised its rule lately.
-                let cooling = alert.theme_ids().iter().any(|&theme| {
+                // An incident cools down when any of its themes (or its phrase) raised its rule
+                // lately.
+                let subjects = alert.cooldown_subjects();
+                let cooling = subjects.iter().any(|subject| {
                     last_raised
-                        .get(&(theme.to_string(), alert.rule))
+                        .get(&(subject.clone(), alert.rule))
                         .is_some_and(|&last| {
                             last <= at && at - last < self.rule.cooldown_secs * SECOND
                         })
@@ -162,9 +189,9 @@ impl Context<'_> {
                     evaluation.suppressed_by_cooldown += 1;
                     continue;
                 }
-                for theme in alert.theme_ids() {
+                for subject in subjects {
                     for signal in alert.fired() {
-                        last_raised.insert((theme.to_string(), signal), at);
+                        last_raised.insert((subject.clone(), signal), at);
                     }
                 }
                 evaluation.alerts.push(alert);
@@ -182,11 +209,20 @@ impl Context<'_> {
         evaluation
     }
 
-    fn evaluate_at(&self, at: Micros) -> Step {
+    /// Evaluates at `at`; `phrases` are the phrases of the verbatims from the given position on.
+    /// `cooling` holds the themes that alerted within the cooldown.
+    fn evaluate_at(
+        &self,
+        at: Micros,
+        (phrases, offset): (&PhraseIndex, usize),
+        cooling: &HashSet<String>,
+    ) -> Step {
         let window = self.rule.window_secs * SECOND;
         let baseline = self.rule.baseline_secs * SECOND;
-        let current = created_between(self.verbatims, at - window, at);
-        let before = created_between(self.verbatims, at - window - baseline, at - window);
+        let current_span = span(self.verbatims, at - window, at);
+        let before_span = span(self.verbatims, at - window - baseline, at - window);
+        let current = &self.verbatims[current_span.clone()];
+        let before = &self.verbatims[before_span.clone()];
         let (current_groups, before_groups) = (by_theme(current), by_theme(before));
         let customers_heard: HashSet<&str> = current
             .iter()
@@ -286,6 +322,31 @@ impl Context<'_> {
             incident.signals.push(RuleKind::NegativeSentimentSpike);
             raised.push(incident);
         }
+        // Phrases that rose without the mentions of the themes alerting now or lately.
+        let alerting: HashSet<&str> = raised
+            .iter()
+            .flat_map(|i| i.themes.iter().map(|t| t.id.as_str()))
+            .chain(cooling.iter().map(String::as_str))
+            .collect();
+        let shifted = |r: std::ops::Range<usize>| r.start - offset..r.end - offset;
+        let heard = PhraseWindow {
+            verbatims: &self.verbatims[offset..],
+            index: phrases,
+            window: shifted(current_span),
+            baseline: shifted(before_span),
+        };
+        let new_phrases = emerging(
+            &heard,
+            &alerting,
+            dispersion,
+            &thresholds,
+            self.rule.significance,
+        );
+        raised.extend(
+            new_phrases
+                .into_iter()
+                .map(|p| Incident::of_phrase(p, &thresholds)),
+        );
         for incident in &raised {
             step.alerts
                 .push(self.alert(incident, customers_heard.len(), dispersion, at));
@@ -359,7 +420,8 @@ impl Context<'_> {
                     baseline_mentions: measured[t].baseline_mentions.len() as u64,
                 })
                 .collect(),
-            lead: measured[members[0]].theme,
+            lead: Some(measured[members[0]].theme),
+            phrase: None,
             members,
             standing,
             sentiment,
@@ -410,7 +472,7 @@ impl Context<'_> {
             baseline_share: m.standing.baseline_share,
             velocity: m.standing.velocity,
             p_value: match rule {
-                RuleKind::Velocity => m.standing.p_value,
+                RuleKind::Velocity | RuleKind::EmergingPhrase => m.standing.p_value,
                 RuleKind::NegativeSentimentSpike => m.sentiment.p_value,
             },
             average_sentiment: m
@@ -430,24 +492,60 @@ impl Context<'_> {
             window_start: at - window,
             window_end: at,
             baseline_start: at - window - self.rule.baseline_secs * SECOND,
-            first_seen: m
-                .themes
-                .iter()
-                .filter_map(|t| first_seen(self.verbatims, &t.id))
-                .min()
-                .unwrap_or(m.lead.first_seen),
+            first_seen: match m.lead {
+                Some(lead) => m
+                    .themes
+                    .iter()
+                    .filter_map(|t| first_seen(self.verbatims, &t.id))
+                    .min()
+                    .unwrap_or(lead.first_seen),
+                // A phrase: its first mention in the baseline, else in the window.
+                None => m
+                    .baseline
+                    .first()
+                    .or(m.mentions.first())
+                    .map_or(at, |v| v.created_at),
+            },
             dispersion,
         };
         let product_area = crate::tagging::most_common_area(m.mentions.iter().copied())
             .unwrap_or_default()
             .to_string();
-        let owner = if m.lead.owner.is_empty() {
-            self.taxonomy
+        let owner = match m.lead {
+            Some(lead) if !lead.owner.is_empty() => lead.owner.clone(),
+            _ => self
+                .taxonomy
                 .category(Dimension::ProductArea, &product_area)
                 .map(|c| c.owner.clone())
-                .unwrap_or_default()
-        } else {
-            m.lead.owner.clone()
+                .unwrap_or_default(),
+        };
+        let (theme_id, theme_label, keywords) = match m.lead {
+            Some(lead) => (
+                lead.id.clone(),
+                lead.label.clone(),
+                lead.keywords
+                    .iter()
+                    .take(6)
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+            ),
+            None => Default::default(),
+        };
+        let (phrase, phrase_key, summary, rising, named) = match &m.phrase {
+            Some(p) => (
+                p.phrases[0].clone(),
+                p.key.clone(),
+                phrase_summary(&p.phrases[0], &evidence, p.unthemed),
+                p.phrases.clone(),
+                p.phrases[0].clone(),
+            ),
+            None => (
+                String::new(),
+                String::new(),
+                summary(&m.signals, &evidence, m.themes.len()),
+                rising_phrases(&m.mentions, &m.baseline, 3),
+                theme_label.clone(),
+            ),
         };
         let severity = severity(&evidence);
         let quotes = pick_quotes(
@@ -466,20 +564,14 @@ impl Context<'_> {
             rule,
             status: AlertStatus::Open,
             severity,
-            theme_id: m.lead.id.clone(),
-            theme_label: m.lead.label.clone(),
-            keywords: m
-                .lead
-                .keywords
-                .iter()
-                .take(6)
-                .map(|(k, _)| k.clone())
-                .collect(),
-            summary: summary(&m.signals, &evidence, m.themes.len()),
+            theme_id,
+            theme_label,
+            keywords,
+            summary,
             recommended_action: recommended_action(
                 rule,
                 severity,
-                &m.lead.label,
+                &named,
                 &owner,
                 &product_area,
                 &evidence,
@@ -495,7 +587,9 @@ impl Context<'_> {
             backtest: self.backtest,
             themes: m.themes.clone(),
             signals: m.signals.clone(),
-            rising_phrases: rising_phrases(&m.mentions, &m.baseline, 3),
+            rising_phrases: rising,
+            phrase,
+            phrase_key,
         }
     }
 }
@@ -509,10 +603,12 @@ struct MeasuredTheme<'a> {
     sentiment: SentimentStanding,
 }
 
-/// What one alert is about: one or more themes measured together.
+/// What one alert is about: one or more themes measured together, or a phrase no theme
+/// explains.
 struct Incident<'a> {
-    /// The largest theme: the alert's own.
-    lead: &'a Theme,
+    /// The largest theme: the alert's own (none for a phrase).
+    lead: Option<&'a Theme>,
+    phrase: Option<PhraseFacts>,
     /// Indices of the measured themes, largest first.
     members: Vec<usize>,
     themes: Vec<AlertTheme>,
@@ -522,6 +618,41 @@ struct Incident<'a> {
     mentions: Vec<&'a Verbatim>,
     baseline: Vec<&'a Verbatim>,
     signals: Vec<RuleKind>,
+}
+
+/// What an emerging-phrase alert says of its phrase.
+struct PhraseFacts {
+    key: String,
+    phrases: Vec<String>,
+    unthemed: u64,
+}
+
+impl<'a> Incident<'a> {
+    /// An incident of a phrase no theme explains: its mentions tested like a theme's.
+    fn of_phrase(p: EmergingPhrase<'a>, thresholds: &crate::trends::Thresholds) -> Incident<'a> {
+        let sentiment = evaluate_negative_spike(
+            negatives(&p.mentions),
+            p.mentions.len() as u64,
+            negatives(&p.baseline),
+            p.baseline.len() as u64,
+            thresholds,
+        );
+        Incident {
+            lead: None,
+            phrase: Some(PhraseFacts {
+                key: p.key,
+                phrases: p.phrases,
+                unthemed: p.unthemed,
+            }),
+            members: Vec::new(),
+            themes: Vec::new(),
+            standing: p.standing,
+            sentiment,
+            mentions: p.mentions,
+            baseline: p.baseline,
+            signals: vec![RuleKind::EmergingPhrase],
+        }
+    }
 }
 
 /// Two rising themes whose meaning centroids (sentence embeddings, centred on the corpus's mean)
@@ -732,6 +863,79 @@ mod tests {
             "{}",
             alerts[0].summary
         );
+    }
+
+    #[test]
+    fn a_new_phrase_spread_over_themes_is_an_alert_of_its_own_once() {
+        let login = theme("TH-1", "login", None);
+        let export = theme("TH-2", "export", None);
+        let billing = theme("TH-3", "billing", None);
+        let mut verbatims = stream(&[
+            (&login, [10, 10], false),
+            (&export, [10, 10], false),
+            (&billing, [10, 10], false),
+        ]);
+        // On the last day, 21 customers say a new problem that live assignment spread over the
+        // three themes; two more days of it follow.
+        let ids = ["TH-1", "TH-2", "TH-3"];
+        for day in 14..17 {
+            for i in 0..21 {
+                let mut v = Verbatim::example("ws", "the invoice pdf is blank");
+                v.created_at = day * DAY + 100 + i;
+                v.theme = Some(ids[i as usize % 3].to_string());
+                verbatims.push(v);
+            }
+        }
+        verbatims.sort_by_key(|v| v.created_at);
+        for (n, v) in verbatims.iter_mut().enumerate() {
+            v.number = n as u64 + 1;
+        }
+        let alerts = evaluate_last_day(&[login, export, billing], &verbatims);
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let alert = &alerts[0];
+        assert_eq!(alert.rule, RuleKind::EmergingPhrase);
+        assert_eq!((alert.theme_id.as_str(), alert.themes.len()), ("", 0));
+        assert!(alert.theme_ids().is_empty());
+        assert!(
+            alert.phrase.contains("pdf") || alert.phrase.contains("blank"),
+            "{alert:#?}"
+        );
+        assert_eq!(alert.evidence.mentions, 21);
+        assert!(
+            alert.summary.contains("no theme covers it yet") && alert.summary.contains("21"),
+            "{}",
+            alert.summary
+        );
+        assert_eq!(
+            alert.cooldown_subjects(),
+            [format!("phrase:{}", alert.phrase_key)]
+        );
+
+        // Evaluated day by day, the phrase alerts on its first day only (the cooldown holds).
+        let taxonomy = Taxonomy::default_saas();
+        let rule = AlertRule {
+            window_secs: 86_400,
+            baseline_secs: 7 * 86_400,
+            ..Default::default()
+        };
+        let themes = [
+            theme("TH-1", "login", None),
+            theme("TH-2", "export", None),
+            theme("TH-3", "billing", None),
+        ];
+        let context = Context {
+            workspace: "ws",
+            taxonomy: &taxonomy,
+            themes: &themes,
+            verbatims: &verbatims,
+            rule: &rule,
+            now: 17 * DAY,
+            backtest: true,
+        };
+        let evaluation = context.evaluate(&[15 * DAY, 16 * DAY, 17 * DAY], LastRaised::new());
+        assert_eq!(evaluation.alerts.len(), 1, "{:#?}", evaluation.alerts);
+        assert_eq!(evaluation.alerts[0].raised_at, 15 * DAY);
+        assert!(evaluation.suppressed_by_cooldown >= 1);
     }
 
     #[test]

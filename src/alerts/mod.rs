@@ -5,6 +5,7 @@
 
 pub mod content;
 pub mod evaluate;
+pub mod phrases;
 pub mod rules;
 pub mod service;
 
@@ -24,6 +25,8 @@ pub enum RuleKind {
     Velocity,
     /// The share of negative verbatims within the theme jumped.
     NegativeSentimentSpike,
+    /// Customers started saying a phrase that no theme explains yet (see [`phrases`]).
+    EmergingPhrase,
 }
 
 /// Where an alert is in its lifecycle.
@@ -183,16 +186,34 @@ pub struct Alert {
     /// [`content::rising_phrases`]).
     #[serde(default)]
     pub rising_phrases: Vec<String>,
+    /// An emerging-phrase alert's phrase as customers write it (`theme_id` is then empty and
+    /// `rising_phrases` lists the phrases that go with it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phrase: String,
+    /// The phrase stemmed: what its cooldown is kept by.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phrase_key: String,
 }
 
 impl Alert {
     /// The ids of the incident's themes (the alert's own theme for alerts recorded before
     /// incidents spanned themes).
     pub fn theme_ids(&self) -> Vec<&str> {
-        if self.themes.is_empty() {
-            vec![self.theme_id.as_str()]
-        } else {
+        if !self.themes.is_empty() {
             self.themes.iter().map(|t| t.id.as_str()).collect()
+        } else if self.theme_id.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.theme_id.as_str()]
+        }
+    }
+
+    /// What the alert's cooldown is kept by: its themes, or its phrase (`phrase:` and the stems).
+    pub fn cooldown_subjects(&self) -> Vec<String> {
+        if self.phrase_key.is_empty() {
+            self.theme_ids().into_iter().map(String::from).collect()
+        } else {
+            vec![phrase_subject(&self.phrase_key)]
         }
     }
 
@@ -204,6 +225,14 @@ impl Alert {
             self.signals.clone()
         }
     }
+}
+
+/// How a phrase's cooldown subject starts.
+pub const PHRASE_SUBJECT: &str = "phrase:";
+
+/// The cooldown subject of a stemmed phrase.
+pub fn phrase_subject(key: &str) -> String {
+    format!("{PHRASE_SUBJECT}{key}")
 }
 
 /// Formats an alert id.

@@ -218,9 +218,9 @@ impl Alerts {
             for alert in self.store.docs::<Alert>(workspace, DocKind::Alert)? {
                 // Live evaluations cool down on live alerts, recorded backtests on backtests.
                 if alert.backtest != options.live() {
-                    for theme in alert.theme_ids() {
+                    for subject in alert.cooldown_subjects() {
                         for signal in alert.fired() {
-                            let key = (theme.to_string(), signal);
+                            let key = (subject.clone(), signal);
                             let at = last_raised.entry(key).or_insert(alert.raised_at);
                             *at = (*at).max(alert.raised_at);
                         }

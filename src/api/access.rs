@@ -51,6 +51,11 @@ pub fn required_scope(method: &str) -> Option<Scope> {
         | "AlertService/WatchAlerts"
         | "AlertService/GetAlertRules" => Read,
         "AlertService/UpdateAlert" => Curate,
+        "InsightsService/GetMetricDrivers"
+        | "InsightsService/GetThemeSpotlight"
+        | "InsightsService/GetSentimentSummary"
+        | "InsightsService/GetJourneyHealth"
+        | "InsightsService/CompareSegments" => Read,
         "AlertService/UpdateAlertRules" => Admin,
         "WebhookService/CreateWebhook"
         | "WebhookService/ListWebhooks"

@@ -78,6 +78,7 @@ fn rule_to_proto(rule: RuleKind) -> proto::AlertRuleKind {
     match rule {
         RuleKind::Velocity => proto::AlertRuleKind::Velocity,
         RuleKind::NegativeSentimentSpike => proto::AlertRuleKind::NegativeSentimentSpike,
+        RuleKind::EmergingPhrase => proto::AlertRuleKind::EmergingPhrase,
     }
 }
 
@@ -87,7 +88,9 @@ pub fn alert_to_proto(a: Alert) -> proto::Alert {
         .into_iter()
         .map(|s| rule_to_proto(s) as i32)
         .collect();
-    let themes = if a.themes.is_empty() {
+    let themes = if a.themes.is_empty() && a.theme_id.is_empty() {
+        Vec::new()
+    } else if a.themes.is_empty() {
         vec![proto::AlertTheme {
             id: a.theme_id.clone(),
             label: a.theme_label.clone(),
@@ -162,6 +165,7 @@ pub fn alert_to_proto(a: Alert) -> proto::Alert {
         themes,
         signals,
         rising_phrases,
+        phrase: a.phrase,
     }
 }
 

@@ -94,7 +94,7 @@ pub fn severity_to_proto(level: Severity) -> proto::Severity {
     }
 }
 
-fn sentiment_to_proto(label: SentimentLabel) -> proto::SentimentLabel {
+pub fn sentiment_to_proto(label: SentimentLabel) -> proto::SentimentLabel {
     match label {
         SentimentLabel::Positive => proto::SentimentLabel::Positive,
         SentimentLabel::Neutral => proto::SentimentLabel::Neutral,
@@ -206,6 +206,15 @@ pub fn verbatim(v: model::Verbatim) -> proto::Verbatim {
 }
 
 pub fn filter(f: Option<proto::SearchFilter>) -> Result<Filter, ValidationError> {
+    filter_named("filter", f)
+}
+
+/// A search filter sent in the request field `field`; errors name its fields under it
+/// (`a.sources[0]`).
+pub fn filter_named(
+    field: &str,
+    f: Option<proto::SearchFilter>,
+) -> Result<Filter, ValidationError> {
     let Some(f) = f else {
         return Ok(Filter::default());
     };
@@ -216,7 +225,7 @@ pub fn filter(f: Option<proto::SearchFilter>) -> Result<Filter, ValidationError>
         .map(|(i, &raw)| match source_from_proto(raw) {
             Ok(source) if raw != proto::Source::Unspecified as i32 => Ok(source),
             _ => Err(ValidationError::new(
-                format!("filter.sources[{i}]"),
+                format!("{field}.sources[{i}]"),
                 format!("unknown value {raw}"),
             )),
         })
@@ -224,12 +233,15 @@ pub fn filter(f: Option<proto::SearchFilter>) -> Result<Filter, ValidationError>
     let mut metadata: Vec<(String, String)> = f.metadata.into_iter().collect();
     metadata.sort();
     let nonempty = |s: String| (!s.is_empty()).then_some(s);
-    let enum_names = |field: &str, raws: &[i32], name: fn(i32) -> Option<&'static str>| {
+    let enum_names = |list: &str, raws: &[i32], name: fn(i32) -> Option<&'static str>| {
         raws.iter()
             .enumerate()
             .map(|(i, &raw)| {
                 name(raw).map(str::to_string).ok_or_else(|| {
-                    ValidationError::new(format!("{field}[{i}]"), format!("unknown value {raw}"))
+                    ValidationError::new(
+                        format!("{field}.{list}[{i}]"),
+                        format!("unknown value {raw}"),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()
@@ -241,13 +253,13 @@ pub fn filter(f: Option<proto::SearchFilter>) -> Result<Filter, ValidationError>
         ("theme", f.theme_ids),
         (
             "severity",
-            enum_names("filter.severities", &f.severities, |raw| {
+            enum_names("severities", &f.severities, |raw| {
                 severity_from_proto(raw).map(Severity::as_str)
             })?,
         ),
         (
             "sentiment",
-            enum_names("filter.sentiments", &f.sentiments, |raw| {
+            enum_names("sentiments", &f.sentiments, |raw| {
                 sentiment_from_proto(raw).map(SentimentLabel::as_str)
             })?,
         ),
@@ -258,8 +270,8 @@ pub fn filter(f: Option<proto::SearchFilter>) -> Result<Filter, ValidationError>
     Ok(Filter {
         tags,
         sources,
-        created_after: micros("filter.created_after", f.created_after)?,
-        created_before: micros("filter.created_before", f.created_before)?,
+        created_after: micros(&format!("{field}.created_after"), f.created_after)?,
+        created_before: micros(&format!("{field}.created_before"), f.created_before)?,
         customer_id: nonempty(f.customer_id),
         account_id: nonempty(f.account_id),
         metadata,

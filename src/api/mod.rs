@@ -5,6 +5,7 @@ mod access;
 mod alerts;
 mod convert;
 mod ingest;
+mod insights;
 mod keys;
 pub mod status;
 mod taxonomy;
@@ -14,6 +15,7 @@ mod webhooks;
 
 pub use alerts::AlertApi;
 pub use ingest::IngestApi;
+pub use insights::InsightsApi;
 pub use keys::{AuditApi, KeyApi};
 pub use taxonomy::TaxonomyApi;
 pub use themes::ThemeApi;

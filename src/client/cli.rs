@@ -1,19 +1,22 @@
 //! The human-facing client commands: import CSV or JSON Lines files, themes, one theme, search,
-//! alerts, tagging a text. Tables for people, `--json` for scripts.
+//! alerts, tagging a text, and the insight views (drivers, spotlight, sentiment, journey,
+//! compare). Tables for people, `--json` for scripts.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::import::mapping::parse_source;
+use super::import::mapping::{parse_sentiment, parse_severity, parse_source};
 use super::import::{
     Format, ImportOptions, Input, Mapping, MetadataColumns, ProgressStyle, ReadOptions, Score,
     TagDimension, TimeFormat,
 };
 use super::report::{self, truncate};
+use super::views;
 use super::{ClientError, ServerArgs};
 use crate::proto;
 use crate::proto::alert_service_client::AlertServiceClient;
 use crate::proto::ingest_service_client::IngestServiceClient;
+use crate::proto::insights_service_client::InsightsServiceClient;
 use crate::proto::taxonomy_service_client::TaxonomyServiceClient;
 use crate::proto::theme_service_client::ThemeServiceClient;
 use crate::proto::verbatim_service_client::VerbatimServiceClient;
@@ -376,5 +379,252 @@ pub async fn tag(server: &ServerArgs, text: &str) -> Result<(), ClientError> {
         return Ok(());
     }
     print!("{}", report::tags(&response));
+    Ok(())
+}
+
+/// The window of an insight command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WindowArgs {
+    /// Window start (UTC): RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` or unix seconds. Default: the
+    /// server's insights.default_window_days (7) before the end.
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<prost_types::Timestamp>,
+    /// Window end, exclusive. Default: just after the newest verbatim.
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<prost_types::Timestamp>,
+    /// Rows per list (themes, drivers on each side, keywords on each side).
+    #[arg(long, default_value_t = 5)]
+    pub limit: i32,
+}
+
+impl WindowArgs {
+    fn window(&self) -> Option<proto::TimeWindow> {
+        Some(proto::TimeWindow {
+            start: self.since,
+            end: self.until,
+        })
+    }
+}
+
+/// The window, filter and list length of an insight command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScopeArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Only verbatims matching FILTER: comma-separated KEY=VALUE pairs, all of which hold. Keys:
+    /// source, journey_stage, driver, product_area, theme, severity, sentiment, customer,
+    /// account; meta.KEY or any other key is a metadata key (airline=United). A tag key given
+    /// twice matches either value.
+    #[arg(long, value_parser = parse_filter)]
+    pub filter: Option<NamedFilter>,
+}
+
+impl ScopeArgs {
+    fn filter(&self) -> Option<proto::SearchFilter> {
+        self.filter.as_ref().map(|f| f.filter.clone())
+    }
+}
+
+/// The two segments of `tideline compare` and their window.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Segment A, in the form of --filter (e.g. airline=United).
+    #[arg(long, value_parser = parse_filter)]
+    pub a: NamedFilter,
+    /// Segment B, the reference A is compared with, in the same form.
+    #[arg(long, value_parser = parse_filter)]
+    pub b: NamedFilter,
+}
+
+/// A filter as written on the command line, and as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedFilter {
+    pub text: String,
+    pub filter: proto::SearchFilter,
+}
+
+/// The scope and metric of `tideline drivers` and `tideline spotlight`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MetricArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[arg(long, value_enum, default_value = "nps")]
+    pub metric: MetricArg,
+}
+
+/// A view ranked by a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricView {
+    /// The themes that move the metric most, each way.
+    Drivers,
+    /// The most mentioned themes, with their change and impact on the metric.
+    Spotlight,
+}
+
+/// A metric the insight commands rank by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricArg {
+    Nps,
+    Csat,
+    Ces,
+}
+
+impl MetricArg {
+    fn to_proto(self) -> i32 {
+        let metric = match self {
+            MetricArg::Nps => proto::Metric::Nps,
+            MetricArg::Csat => proto::Metric::Csat,
+            MetricArg::Ces => proto::Metric::Ces,
+        };
+        metric as i32
+    }
+}
+
+fn parse_time(value: &str) -> Result<prost_types::Timestamp, String> {
+    super::import::parse_timestamp(value)
+        .map(proto::timestamp)
+        .ok_or_else(|| {
+            format!("{value:?} is not a time (RFC 3339, YYYY-MM-DD[ HH:MM] or unix seconds)")
+        })
+}
+
+/// Reads a filter: comma-separated `KEY=VALUE` pairs, all of which must hold. Keys: `source`,
+/// `journey_stage`, `driver`, `product_area`, `theme`, `severity`, `sentiment`, `customer`,
+/// `account`; `meta.KEY` or any other key is a metadata key. A tag key given twice matches either
+/// value (`sentiment=negative,sentiment=mixed`).
+pub fn parse_filter(text: &str) -> Result<NamedFilter, String> {
+    let mut f = proto::SearchFilter::default();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim().to_string()))
+            .ok_or_else(|| format!("expected KEY=VALUE, got {pair:?}"))?;
+        match key {
+            "source" => f.sources.push(parse_source(&value)? as i32),
+            "journey_stage" => f.journey_stages.push(value),
+            "driver" => f.drivers.push(value),
+            "product_area" => f.product_areas.push(value),
+            "theme" => f.theme_ids.push(value),
+            "severity" => f.severities.push(parse_severity(&value)? as i32),
+            "sentiment" => f.sentiments.push(parse_sentiment(&value)? as i32),
+            "customer" => f.customer_id = value,
+            "account" => f.account_id = value,
+            _ => {
+                let key = key.strip_prefix("meta.").unwrap_or(key);
+                if key.is_empty() {
+                    return Err(format!("no key in {pair:?}"));
+                }
+                f.metadata.insert(key.to_string(), value);
+            }
+        }
+    }
+    Ok(NamedFilter {
+        text: text.to_string(),
+        filter: f,
+    })
+}
+
+/// Prints a view as JSON or as its table.
+fn show<T>(
+    server: &ServerArgs,
+    view: &T,
+    json: fn(&T) -> serde_json::Value,
+    table: impl Fn(&T) -> String,
+) {
+    if server.json {
+        println!("{}", json(view));
+    } else {
+        print!("{}", table(view));
+    }
+}
+
+/// `tideline drivers` and `tideline spotlight`.
+pub async fn metric_view(
+    server: &ServerArgs,
+    args: &MetricArgs,
+    view: MetricView,
+) -> Result<(), ClientError> {
+    let mut client = InsightsServiceClient::new(server.connect().await?);
+    let (workspace, scope) = (server.workspace.clone(), &args.scope);
+    let (window, filter, limit) = (scope.window.window(), scope.filter(), scope.window.limit);
+    let metric = args.metric.to_proto();
+    match view {
+        MetricView::Drivers => {
+            let request = proto::GetMetricDriversRequest {
+                workspace,
+                window,
+                filter,
+                metric,
+                limit,
+            };
+            let response = client.get_metric_drivers(request).await?.into_inner();
+            show(server, &response, views::drivers_json, views::drivers);
+        }
+        MetricView::Spotlight => {
+            let request = proto::GetThemeSpotlightRequest {
+                workspace,
+                window,
+                filter,
+                metric,
+                limit,
+            };
+            let response = client.get_theme_spotlight(request).await?.into_inner();
+            show(server, &response, views::spotlight_json, views::spotlight);
+        }
+    }
+    Ok(())
+}
+
+/// `tideline sentiment`: shares, score, trend, breakdowns and distinctive keywords.
+pub async fn sentiment(
+    server: &ServerArgs,
+    scope: &ScopeArgs,
+    segment: Option<&str>,
+) -> Result<(), ClientError> {
+    let response = InsightsServiceClient::new(server.connect().await?)
+        .get_sentiment_summary(proto::GetSentimentSummaryRequest {
+            workspace: server.workspace.clone(),
+            window: scope.window.window(),
+            filter: scope.filter(),
+            segment_key: segment.unwrap_or_default().to_string(),
+            limit: scope.window.limit,
+        })
+        .await?
+        .into_inner();
+    show(server, &response, views::sentiment_json, views::sentiment);
+    Ok(())
+}
+
+/// `tideline journey`: the health of every journey stage.
+pub async fn journey(server: &ServerArgs, scope: &ScopeArgs) -> Result<(), ClientError> {
+    let response = InsightsServiceClient::new(server.connect().await?)
+        .get_journey_health(proto::GetJourneyHealthRequest {
+            workspace: server.workspace.clone(),
+            window: scope.window.window(),
+            filter: scope.filter(),
+        })
+        .await?
+        .into_inner();
+    show(server, &response, views::journey_json, views::journey);
+    Ok(())
+}
+
+/// `tideline compare`: themes over- and under-represented in segment A against B.
+pub async fn compare(server: &ServerArgs, args: &CompareArgs) -> Result<(), ClientError> {
+    let response = InsightsServiceClient::new(server.connect().await?)
+        .compare_segments(proto::CompareSegmentsRequest {
+            workspace: server.workspace.clone(),
+            window: args.window.window(),
+            a: Some(args.a.filter.clone()),
+            b: Some(args.b.filter.clone()),
+            limit: args.window.limit,
+        })
+        .await?
+        .into_inner();
+    show(server, &response, views::comparison_json, |r| {
+        views::comparison(r, &args.a.text, &args.b.text)
+    });
     Ok(())
 }

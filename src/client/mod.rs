@@ -1,5 +1,6 @@
 //! The client: everything that talks to a tideline server the way any other client would, over
-//! gRPC — the command-line commands ([`cli`]) and their tables ([`report`]), the bulk [`import`]
+//! gRPC — the command-line commands ([`cli`]) and their tables ([`report`], and [`views`] for the
+//! insight views), the bulk [`import`]
 //! tool, the one-command [`demo`], the load generator ([`bench`]), and the evaluation commands
 //! ([`eval`], which measure the
 //! analysers themselves on labelled files). Nothing here reaches into the server's engine, store,
@@ -13,6 +14,7 @@ pub mod demo;
 pub mod eval;
 pub mod import;
 pub mod report;
+pub mod views;
 
 use self::import::ImportError;
 

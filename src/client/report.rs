@@ -19,7 +19,8 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-fn class_name(raw: i32) -> &'static str {
+/// How a frequency class is shown.
+pub fn class_name(raw: i32) -> &'static str {
     match proto::FrequencyClass::try_from(raw) {
         Ok(proto::FrequencyClass::Emerging) => "emerging",
         Ok(proto::FrequencyClass::Growing) => "growing",
@@ -125,7 +126,7 @@ pub fn alerts_table(alerts: &[proto::Alert]) -> String {
             severity_name(a.severity),
             status_name(a.status),
             date(&a.raised_at),
-            truncate(&format!("{} {}", a.theme_id, a.theme_label), 28),
+            truncate(&alert_subject(a), 28),
             a.affected_customers,
             a.summary
         );
@@ -133,16 +134,24 @@ pub fn alerts_table(alerts: &[proto::Alert]) -> String {
     out
 }
 
+/// What an alert is about: its theme (`TH-0001 "label"`), or the phrase no theme covers yet.
+fn alert_subject(a: &proto::Alert) -> String {
+    if a.theme_id.is_empty() {
+        format!("phrase \"{}\"", a.phrase)
+    } else {
+        format!("{} \"{}\"", a.theme_id, a.theme_label)
+    }
+}
+
 /// Everything an alert says, for the person who has to act on it.
 pub fn alert_detail(a: &proto::Alert) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} [{}] {} \"{}\": {}",
+        "{} [{}] {}: {}",
         a.id,
         severity_name(a.severity),
-        a.theme_id,
-        a.theme_label,
+        alert_subject(a),
         a.summary
     );
     let _ = writeln!(

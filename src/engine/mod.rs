@@ -21,6 +21,7 @@ use crate::config::{Config, BOOTSTRAP_KEY_ENV};
 use crate::error::{Error, Result};
 use crate::index::writer::{self, IndexerHandle};
 use crate::index::SearchIndex;
+use crate::insights::service::Insights;
 use crate::model::{Verbatim, VerbatimId};
 use crate::pagination::Pager;
 use crate::store::Store;
@@ -39,6 +40,7 @@ pub struct Services {
     pub tagging: Tagging,
     pub themes: Arc<Themes>,
     pub alerts: Alerts,
+    pub insights: Insights,
     pub webhooks: Arc<Webhooks>,
     pub keys: Keys,
     pub audit: Audit,
@@ -119,6 +121,12 @@ impl Engine {
                 themes.clone(),
                 webhooks.clone(),
                 config.alerts.rules,
+                limits.clone(),
+            ),
+            insights: Insights::new(
+                store.clone(),
+                themes.clone(),
+                config.insights.clone(),
                 limits.clone(),
             ),
             themes,

@@ -129,7 +129,7 @@ impl Engine {
         filter: Filter,
         include_inactive: bool,
     ) -> Result<(Vec<(Theme, u64)>, u64)> {
-        check_filter(&filter, &self.config.limits)?;
+        filter.check("filter", &self.config.limits)?;
         let scoped = !filter.is_empty();
         let query = SearchQuery {
             workspace: workspace.to_string(),
@@ -181,15 +181,5 @@ fn check_request(
             max_terms: limits.max_query_terms,
         },
     )?;
-    check_filter(&request.filter, limits)
-}
-
-/// A filter with at most `limits.max_list_items` values in each list.
-fn check_filter(filter: &Filter, limits: &Limits) -> std::result::Result<(), ValidationError> {
-    limits.check_list("filter.sources", filter.sources.len())?;
-    limits.check_list("filter.metadata", filter.metadata.len())?;
-    for (dimension, values) in &filter.tags {
-        limits.check_list(&format!("filter.{dimension}"), values.len())?;
-    }
-    Ok(())
+    request.filter.check("filter", limits)
 }

@@ -14,7 +14,7 @@ use tantivy::{DateTime, DocAddress, DocId, Score, Searcher, SegmentReader, Term}
 
 use super::{metadata_term, IndexError, IndexResult, SearchIndex};
 use crate::model::tags::TAG_DIMENSIONS;
-use crate::model::{Source, ValidationError};
+use crate::model::{Limits, Source, ValidationError, Verbatim};
 use crate::time::Micros;
 
 /// What a search query may cost. Longer, deeper or wider queries are refused before parsing: the
@@ -143,6 +143,44 @@ impl Filter {
     /// Whether the filter lets everything through.
     pub fn is_empty(&self) -> bool {
         *self == Filter::default()
+    }
+
+    /// Whether a stored verbatim passes the filter: exactly what a search with it finds, for
+    /// reading the store without the index.
+    pub fn matches(&self, v: &Verbatim) -> bool {
+        let facets = v.tags.facets(v.theme.as_deref());
+        (self.sources.is_empty() || self.sources.contains(&v.source))
+            && self.created_after.is_none_or(|t| v.created_at >= t)
+            && self.created_before.is_none_or(|t| v.created_at < t)
+            && self
+                .customer_id
+                .as_ref()
+                .is_none_or(|c| v.customer_id.as_ref() == Some(c))
+            && self
+                .account_id
+                .as_ref()
+                .is_none_or(|a| v.account_id.as_ref() == Some(a))
+            && self
+                .metadata
+                .iter()
+                .all(|(key, value)| v.metadata.get(key) == Some(value))
+            && self.tags.iter().all(|(dimension, values)| {
+                values.is_empty()
+                    || facets
+                        .iter()
+                        .any(|(d, value)| d == dimension && values.iter().any(|x| x == value))
+            })
+    }
+
+    /// A filter within the limits: at most `limits.max_list_items` values in each list. Errors
+    /// name the field under `field` (e.g. `filter.sources`).
+    pub fn check(&self, field: &str, limits: &Limits) -> Result<(), ValidationError> {
+        limits.check_list(&format!("{field}.sources"), self.sources.len())?;
+        limits.check_list(&format!("{field}.metadata"), self.metadata.len())?;
+        for (dimension, values) in &self.tags {
+            limits.check_list(&format!("{field}.{dimension}"), values.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -534,6 +572,113 @@ mod tests {
             }
         }
         assert!(search("* AND NOT crash").is_ok());
+    }
+
+    /// `Filter::matches` reads the store as the index searches it: on verbatims varying in every
+    /// filtered field, each filter picks the same numbers both ways.
+    #[test]
+    fn a_filter_matches_in_memory_what_the_index_finds() {
+        use crate::model::tags::{Sentiment, SentimentLabel, Tag};
+        let verbatims: Vec<Verbatim> = (1..=12u64)
+            .map(|number| {
+                let mut v = Verbatim::example("ws", "words");
+                v.number = number;
+                v.source = [Source::Ticket, Source::Survey, Source::Social][number as usize % 3];
+                v.created_at = number as Micros * 1000;
+                v.customer_id = (number % 2 == 0).then(|| format!("c{}", number % 4));
+                v.account_id = (number % 3 == 0).then(|| "acme".to_string());
+                v.metadata
+                    .insert("plan".into(), ["pro", "free"][number as usize % 2].into());
+                if number % 4 == 0 {
+                    v.metadata.insert("os".into(), "ios".into());
+                }
+                v.theme = (number % 5 != 0).then(|| format!("TH-000{}", number % 3));
+                v.tags.journey_stage = Some(Tag::given(
+                    ["onboarding", "billing"][number as usize % 2],
+                    Default::default(),
+                ));
+                v.tags.sentiment = Some(Sentiment {
+                    score: 0.0,
+                    label: [SentimentLabel::Positive, SentimentLabel::Negative]
+                        [number as usize % 2],
+                    confidence: 1.0,
+                    evidence: Vec::new(),
+                    origin: Default::default(),
+                });
+                v
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut opened = SearchIndex::open(dir.path(), 20).unwrap();
+        for v in &verbatims {
+            opened
+                .writer
+                .add_document(opened.index.document(v))
+                .unwrap();
+        }
+        opened.index.commit(&mut opened.writer, 1).unwrap();
+        let tags = |dimension: &'static str, values: &[&str]| {
+            vec![(dimension, values.iter().map(|v| v.to_string()).collect())]
+        };
+        let filters = [
+            Filter::default(),
+            Filter {
+                sources: vec![Source::Survey, Source::Social],
+                ..Default::default()
+            },
+            Filter {
+                created_after: Some(3000),
+                created_before: Some(9000),
+                ..Default::default()
+            },
+            Filter {
+                customer_id: Some("c2".into()),
+                ..Default::default()
+            },
+            Filter {
+                account_id: Some("acme".into()),
+                metadata: vec![("plan".into(), "free".into())],
+                ..Default::default()
+            },
+            Filter {
+                metadata: vec![("os".into(), "ios".into()), ("plan".into(), "pro".into())],
+                ..Default::default()
+            },
+            Filter {
+                tags: tags("theme", &["TH-0001", "TH-0002"]),
+                ..Default::default()
+            },
+            Filter {
+                tags: [
+                    tags("journey_stage", &["billing"]),
+                    tags("sentiment", &["negative"]),
+                ]
+                .concat(),
+                sources: vec![Source::Ticket],
+                ..Default::default()
+            },
+        ];
+        for filter in filters {
+            let page = opened
+                .index
+                .search(&SearchQuery {
+                    workspace: "ws".into(),
+                    text: String::new(),
+                    filter: filter.clone(),
+                    order: Order::Oldest,
+                    offset: 0,
+                    limit: 100,
+                    max_number: u64::MAX,
+                })
+                .unwrap();
+            let searched: Vec<u64> = page.hits.iter().map(|h| h.number).collect();
+            let matched: Vec<u64> = verbatims
+                .iter()
+                .filter(|v| filter.matches(v))
+                .map(|v| v.number)
+                .collect();
+            assert_eq!(searched, matched, "{filter:?}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod stopwords;
 pub mod tantivy_tokenizer;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -402,12 +403,51 @@ pub fn squash_apostrophes(word: &str) -> Cow<'_, str> {
 
 /// Stemmed content terms of a text: words and hashtags, stopwords removed, stemmed in `language`.
 pub fn terms(tokens: &[Token], language: StemLanguage) -> Vec<String> {
+    stemmed_words(tokens, language).map(|(s, _)| s).collect()
+}
+
+/// The content words of a text with their stems, in order: words and hashtags, stopwords
+/// removed, each as `(stem in language, normalised word as written)`.
+pub fn stemmed_words(
+    tokens: &[Token],
+    language: StemLanguage,
+) -> impl Iterator<Item = (String, &str)> + '_ {
     tokens
         .iter()
         .filter(|t| matches!(t.kind, TokenKind::Word | TokenKind::Hashtag))
         .filter(|t| !is_stopword(&t.text))
-        .map(|t| stem(&t.text, language).into_owned())
+        .map(move |t| (stem(&t.text, language).into_owned(), t.text.as_str()))
+}
+
+/// The most frequent surface word of each stem among `occurrences` of `(stem, surface word)`;
+/// a tie goes to the alphabetically first word. What a stem is shown as.
+pub fn surface_forms<'a>(
+    occurrences: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> HashMap<String, String> {
+    let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
+    for pair in occurrences {
+        *counts.entry(pair).or_default() += 1;
+    }
+    let mut best: HashMap<&str, (&str, usize)> = HashMap::new();
+    for ((stem, surface), count) in counts {
+        let entry = best.entry(stem).or_insert((surface, 0));
+        if count > entry.1 || (count == entry.1 && surface < entry.0) {
+            *entry = (surface, count);
+        }
+    }
+    best.into_iter()
+        .map(|(stem, (surface, _))| (stem.to_string(), surface.to_string()))
         .collect()
+}
+
+/// A stemmed phrase ("stem" or "stem stem") as written, word by word (see [`surface_forms`]); a
+/// stem never seen written stays as it is.
+pub fn surface_phrase(phrase: &str, surfaces: &HashMap<String, String>) -> String {
+    phrase
+        .split(' ')
+        .map(|stem| surfaces.get(stem).map_or(stem, String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Contiguous n-grams of `terms`, joined by a space.

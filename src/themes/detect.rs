@@ -50,7 +50,8 @@ pub struct Meaning<'a> {
 pub struct FoundTheme {
     /// 2–4 words in surface form, e.g. "lost luggage".
     pub label: String,
-    /// Top keywords (surface form) with their centroid weights.
+    /// Top keywords (surface form) with their class-based TF-IDF weights: what sets the theme's
+    /// verbatims apart from the other themes' (see [`distinctive_terms`]).
     pub keywords: Vec<(String, f32)>,
     /// Centroid over feature stems (top features), for matching with later runs.
     pub centroid: Vec<(String, f32)>,
@@ -77,6 +78,51 @@ pub struct Detection {
     /// (previous id, id it merged into).
     pub merged: Vec<(String, String)>,
     pub model: LiveModel,
+    /// Seconds spent in each phase, in order (see [`Laps`]).
+    pub phases: Laps,
+}
+
+/// Seconds spent in each named phase of a piece of work, in order: where a refresh's time goes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Laps {
+    pub phases: Vec<(&'static str, f64)>,
+    last: Option<std::time::Instant>,
+}
+
+impl Laps {
+    /// Starts timing the first phase now.
+    pub fn start() -> Laps {
+        Laps {
+            phases: Vec::new(),
+            last: Some(std::time::Instant::now()),
+        }
+    }
+
+    /// Ends the current phase as `name` and starts the next.
+    pub fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        let since = self.last.map_or(0.0, |t| (now - t).as_secs_f64());
+        self.phases.push((name, since));
+        self.last = Some(now);
+    }
+
+    /// Appends another run's phases (timed inside this one's current phase) and restarts the
+    /// current phase's clock after them.
+    pub fn extend(&mut self, other: Laps) {
+        self.phases.extend(other.phases);
+        self.last = Some(std::time::Instant::now());
+    }
+}
+
+impl std::fmt::Display for Laps {
+    /// "features 1.20 s, cluster 3.40 s".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, secs)) in self.phases.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{name} {secs:.2} s")?;
+        }
+        Ok(())
+    }
 }
 
 impl Detection {
@@ -175,6 +221,7 @@ pub fn detect(
     previous: &[PreviousTheme],
     params: &ThemeParams,
 ) -> Detection {
+    let mut laps = Laps::start();
     let all: Vec<DocFeatures> = docs
         .iter()
         .map(|d| features(&d.text, d.language, params.tfidf.bigrams))
@@ -184,6 +231,7 @@ pub fn detect(
     let sample: Vec<DocFeatures> = all.iter().step_by(step).cloned().collect();
     let vocabulary = Vocabulary::fit(&sample, &params.tfidf);
     let lexical: Vec<SparseRow> = all.iter().map(|d| vocabulary.transform(d)).collect();
+    laps.lap("words");
     let mut meaning = meaning.filter(|m| m.vectors.len() == docs.len() && m.dims > 0);
     let mean = meaning
         .as_mut()
@@ -207,6 +255,7 @@ pub fn detect(
     });
     let rows: &[SparseRow] = joined.as_deref().unwrap_or(&lexical);
     let dims = space.dims();
+    laps.lap("join");
     let sample_rows: Vec<SparseRow> = rows.iter().step_by(step).cloned().collect();
 
     let warm = warm_start(previous, &vocabulary, &space, encoder);
@@ -232,6 +281,7 @@ pub fn detect(
             choose_k(&distinct, dims, corpus, params)
         }
     };
+    laps.lap("choose k");
     // A warm start is kept as the only run: a random restart with a slightly better objective
     // would reshuffle themes people already work with.
     let restarts = if warm.is_some() { 1 } else { params.restarts };
@@ -247,8 +297,10 @@ pub fn detect(
         warm.as_ref(),
     );
     drop(sample_rows);
+    laps.lap("cluster");
 
     let raw: Vec<Option<(usize, f32)>> = nearest_all(rows, dims, &clusters.centroids);
+    laps.lap("assign");
     let min_size = params
         .min_theme_size
         .max((docs.len() as f32 * 0.002) as usize);
@@ -296,12 +348,9 @@ pub fn detect(
         ));
         theme_of_cluster[c] = Some(themes.len());
         themes.push(FoundTheme {
-            label: label(&centroid, &surfaces),
-            keywords: centroid
-                .iter()
-                .take(10)
-                .map(|(f, w)| (surface_phrase(f, &surfaces), *w))
-                .collect(),
+            // Named below, once every theme's words are known.
+            label: String::new(),
+            keywords: Vec::new(),
             quotes: quotes(m, &lexical, &raw),
             members: m.clone(),
             coherence,
@@ -325,7 +374,16 @@ pub fn detect(
                 .and_then(|(c, _)| theme_of_cluster[c])
         })
         .collect();
-    distinct_labels(&mut themes, &surfaces);
+    let distinctive = distinctive_terms(&themes, &lexical, &vocabulary);
+    for (theme, terms) in themes.iter_mut().zip(&distinctive) {
+        theme.label = label(terms, &surfaces);
+        theme.keywords = terms
+            .iter()
+            .take(10)
+            .map(|(f, w)| (crate::text::surface_phrase(f, &surfaces), *w))
+            .collect();
+    }
+    distinct_labels(&mut themes, &distinctive, &surfaces);
     let merged = match_previous(&mut themes, previous, &space);
     let (lexical_centroids, meaning_centroids): (Vec<SparseRow>, Vec<Vec<f32>>) =
         live_parts.into_iter().unzip();
@@ -342,11 +400,13 @@ pub fn detect(
             mean,
         }),
     };
+    laps.lap("name");
     Detection {
         themes,
         assignment,
         merged,
         model,
+        phases: laps,
     }
 }
 
@@ -486,35 +546,64 @@ fn top_features(centroid: &[f32], vocabulary: &Vocabulary) -> Vec<(String, f32)>
         .collect()
 }
 
-/// The most frequent surface word of each stem.
-fn surface_forms(docs: &[DocFeatures]) -> HashMap<String, String> {
-    let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
-    for doc in docs {
-        for (stem, surface) in &doc.surfaces {
-            *counts.entry((stem.as_str(), surface.as_str())).or_default() += 1;
+/// Terms a theme's label and keywords are drawn from, per theme, strongest first: class-based
+/// TF-IDF (as BERTopic names topics) over document frequencies. A term's weight in a theme is
+/// the share of the theme's members that say it, times `ln(1 + A / n)` where `n` is how many
+/// members of all themes say it and `A` the average theme size: what most of a theme says and
+/// few other themes do. Words every theme uses ("need", "help", "please") weigh little however
+/// often a theme says them.
+fn distinctive_terms(
+    themes: &[FoundTheme],
+    rows: &[SparseRow],
+    vocabulary: &Vocabulary,
+) -> Vec<Vec<(String, f32)>> {
+    let mut said: Vec<HashMap<u32, u32>> = Vec::with_capacity(themes.len());
+    let mut overall: HashMap<u32, u32> = HashMap::new();
+    for theme in themes {
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        for &d in &theme.members {
+            for &(term, _) in &rows[d] {
+                *counts.entry(term).or_default() += 1;
+            }
         }
-    }
-    let mut best: HashMap<String, (String, usize)> = HashMap::new();
-    for ((stem, surface), count) in counts {
-        let entry = best
-            .entry(stem.to_string())
-            .or_insert_with(|| (surface.to_string(), 0));
-        if count > entry.1 || (count == entry.1 && surface < entry.0.as_str()) {
-            *entry = (surface.to_string(), count);
+        for (&term, &c) in &counts {
+            *overall.entry(term).or_default() += c;
         }
+        said.push(counts);
     }
-    best.into_iter()
-        .map(|(stem, (surface, _))| (stem, surface))
+    let average =
+        themes.iter().map(|t| t.members.len()).sum::<usize>() as f32 / themes.len().max(1) as f32;
+    themes
+        .iter()
+        .zip(said)
+        .map(|(theme, counts)| {
+            let size = theme.members.len().max(1) as f32;
+            let mut terms: Vec<(u32, f32)> = counts
+                .into_iter()
+                .map(|(term, c)| {
+                    let spread = overall[&term] as f32;
+                    (term, c as f32 / size * (1.0 + average / spread).ln())
+                })
+                .collect();
+            terms.sort_by(|a, b| {
+                b.1.total_cmp(&a.1)
+                    .then_with(|| vocabulary.term(a.0).cmp(vocabulary.term(b.0)))
+            });
+            terms.truncate(CENTROID_FEATURES);
+            terms
+                .into_iter()
+                .map(|(term, w)| (vocabulary.term(term).to_string(), w))
+                .collect()
+        })
         .collect()
 }
 
-/// A feature (stem or "stem stem") in surface form.
-fn surface_phrase(feature: &str, surfaces: &HashMap<String, String>) -> String {
-    feature
-        .split(' ')
-        .map(|stem| surfaces.get(stem).map_or(stem, String::as_str))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The most frequent surface word of each stem.
+fn surface_forms(docs: &[DocFeatures]) -> HashMap<String, String> {
+    crate::text::surface_forms(
+        docs.iter()
+            .flat_map(|d| d.surfaces.iter().map(|(s, w)| (s.as_str(), w.as_str()))),
+    )
 }
 
 /// A 2–4 word label: the strongest bigram when it is nearly as strong as the strongest feature,
@@ -576,9 +665,13 @@ fn label(centroid: &[(String, f32)], surfaces: &HashMap<String, String>) -> Stri
 }
 
 /// Gives every theme a label of its own: a theme (smaller first) whose label has the same words
-/// as a larger theme's is labelled again from its strongest phrases that are not all made of
-/// that label's words, so two themes never read alike.
-fn distinct_labels(themes: &mut [FoundTheme], surfaces: &HashMap<String, String>) {
+/// as a larger theme's is labelled again from its strongest phrases (`terms`, per theme) that are
+/// not all made of that label's words, so two themes never read alike.
+fn distinct_labels(
+    themes: &mut [FoundTheme],
+    terms: &[Vec<(String, f32)>],
+    surfaces: &HashMap<String, String>,
+) {
     let words = |label: &str| -> Vec<String> {
         let mut w: Vec<String> = label
             .split(' ')
@@ -601,8 +694,7 @@ fn distinct_labels(themes: &mut [FoundTheme], surfaces: &HashMap<String, String>
         let current = words(&themes[t].label);
         if let Some(clash) = taken.iter().find(|w| **w == current).cloned() {
             // Stems of the clashing label's words, to skip phrases made only of them.
-            let clash_stems: Vec<&str> = themes[t]
-                .centroid
+            let clash_stems: Vec<&str> = terms[t]
                 .iter()
                 .flat_map(|(f, _)| f.split(' '))
                 .filter(|stem| {
@@ -610,8 +702,7 @@ fn distinct_labels(themes: &mut [FoundTheme], surfaces: &HashMap<String, String>
                     clash.iter().any(|w| w == surface)
                 })
                 .collect();
-            let fresh: Vec<(String, f32)> = themes[t]
-                .centroid
+            let fresh: Vec<(String, f32)> = terms[t]
                 .iter()
                 .filter(|(f, _)| f.split(' ').any(|stem| !clash_stems.contains(&stem)))
                 .cloned()
@@ -974,10 +1065,10 @@ mod tests {
 
     #[test]
     fn no_two_themes_share_a_label() {
-        let theme = |centroid: &[(&str, f32)], size: usize| FoundTheme {
+        let theme = |size: usize| FoundTheme {
             label: "lost luggage".into(),
             keywords: Vec::new(),
-            centroid: centroid.iter().map(|(f, w)| (f.to_string(), *w)).collect(),
+            centroid: Vec::new(),
             meaning: None,
             members: (0..size).collect(),
             quotes: Vec::new(),
@@ -985,35 +1076,76 @@ mod tests {
             continues: None,
             split_from: None,
         };
-        let mut themes = vec![
-            theme(
-                &[
-                    ("lost luggag", 1.0),
-                    ("lost", 0.9),
-                    ("luggag", 0.9),
-                    ("delay", 0.5),
-                ],
-                5,
-            ),
-            theme(
-                &[
-                    ("lost luggag", 1.0),
-                    ("lost", 0.9),
-                    ("luggag", 0.9),
-                    ("airport", 0.6),
-                ],
-                10,
-            ),
+        let terms = |t: &[(&str, f32)]| -> Vec<(String, f32)> {
+            t.iter().map(|(f, w)| (f.to_string(), *w)).collect()
+        };
+        let mut themes = vec![theme(5), theme(10)];
+        let distinctive = [
+            terms(&[
+                ("lost luggag", 1.0),
+                ("lost", 0.9),
+                ("luggag", 0.9),
+                ("delay", 0.5),
+            ]),
+            terms(&[
+                ("lost luggag", 1.0),
+                ("lost", 0.9),
+                ("luggag", 0.9),
+                ("airport", 0.6),
+            ]),
         ];
         let surfaces: HashMap<String, String> = [("luggag", "luggage"), ("delay", "delayed")]
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        distinct_labels(&mut themes, &surfaces);
+        distinct_labels(&mut themes, &distinctive, &surfaces);
         // The larger theme keeps the label; the smaller is named by what sets it apart.
         assert_eq!(themes[1].label, "lost luggage");
         assert_ne!(themes[0].label, themes[1].label);
         assert!(themes[0].label.contains("delayed"), "{}", themes[0].label);
+    }
+
+    /// Words every theme says do not name a theme, however often one says them.
+    #[test]
+    fn labels_are_what_sets_a_theme_apart() {
+        let docs: Vec<ThemeDoc> = (0..40)
+            .map(|i| {
+                let text = if i % 2 == 0 {
+                    "please help, my luggage was lost at the airport"
+                } else {
+                    "please help, the refund for my cancelled flight never came"
+                };
+                ThemeDoc {
+                    text: text.to_string(),
+                    language: StemLanguage::English,
+                }
+            })
+            .collect();
+        let detection = detect(
+            &docs,
+            None,
+            &[],
+            &ThemeParams {
+                k: Some(2),
+                ..params()
+            },
+        );
+        assert_eq!(detection.themes.len(), 2);
+        let shared = ["please", "help"];
+        for theme in &detection.themes {
+            assert!(
+                theme.label.split(' ').all(|w| !shared.contains(&w)),
+                "{}",
+                theme.label
+            );
+            assert!(theme.keywords[0].1 > 0.0);
+            // The words both themes say come after every word of the theme's own.
+            let own = theme
+                .keywords
+                .iter()
+                .position(|(k, _)| shared.iter().any(|s| k.contains(s)));
+            assert!(own.is_none_or(|p| p >= 5), "{:?}", theme.keywords);
+        }
     }
 
     #[test]

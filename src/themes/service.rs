@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::detect::{detect, LiveModel, Meaning, PreviousTheme, ThemeDoc};
+use super::detect::{detect, Laps, LiveModel, Meaning, PreviousTheme, ThemeDoc};
 use super::record::{theme_id, Theme, ThemeStatus};
 use super::{Method, ThemeParams};
 use crate::embedding::Encoder;
@@ -89,6 +89,8 @@ pub struct RefreshSummary {
     pub coverage: f64,
     pub reassigned: usize,
     pub seconds: f64,
+    /// Where the time went: load, encode, the detection's phases, write.
+    pub phases: Laps,
     /// How the themes were found.
     pub method: Method,
 }
@@ -249,6 +251,7 @@ impl Themes {
     ) -> Result<RefreshSummary> {
         let store = &self.store;
         let started = Instant::now();
+        let mut laps = Laps::start();
         let now = crate::time::now();
         let mut verbatims = store.workspace_verbatims(workspace)?;
         #[cfg(test)]
@@ -259,6 +262,7 @@ impl Themes {
         // an order of their own (time, then text).
         verbatims.sort_by(|a, b| (a.created_at, &a.text).cmp(&(b.created_at, &b.text)));
         self.set_phase(workspace, RefreshPhase::Clustering);
+        laps.lap("load");
         let docs: Vec<ThemeDoc> = verbatims
             .iter()
             .map(|v| ThemeDoc {
@@ -293,7 +297,9 @@ impl Themes {
                 vectors: e.encode(&texts),
             }
         });
-        let detection = detect(&docs, meaning, &previous, params);
+        laps.lap("encode");
+        let mut detection = detect(&docs, meaning, &previous, params);
+        laps.extend(std::mem::take(&mut detection.phases));
 
         self.set_phase(workspace, RefreshPhase::Writing);
         let mut counter: u64 = store
@@ -433,7 +439,9 @@ impl Themes {
             workspace.to_string(),
             Some(Arc::new(ReadyModel::new(stored, self.encoder.as_ref()))),
         );
+        laps.lap("write");
         summary.seconds = started.elapsed().as_secs_f64();
+        summary.phases = laps;
         tracing::info!(
             workspace,
             themes = summary.themes,
@@ -443,6 +451,7 @@ impl Themes {
             coverage = summary.coverage,
             seconds = summary.seconds,
             method = %summary.method,
+            phases = %summary.phases,
             "themes refreshed"
         );
         Ok(summary)

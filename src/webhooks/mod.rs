@@ -300,6 +300,7 @@ fn alert_payload(alert: &Alert) -> serde_json::Value {
         "themes": alert.theme_ids(),
         "signals": alert.fired(),
         "rising_phrases": alert.rising_phrases,
+        "phrase": alert.phrase,
         "summary": alert.summary,
         "frequency_class": e.class,
         "mentions": e.mentions,

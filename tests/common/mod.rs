@@ -185,6 +185,16 @@ impl TestServer {
     }
 }
 
+/// Fails unless `status` has `code` and its message mentions `needle` (a field or a limit).
+pub fn assert_status(status: &tonic::Status, code: tonic::Code, needle: &str) {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert!(
+        status.message().contains(needle),
+        "{:?} should mention {needle:?}",
+        status.message()
+    );
+}
+
 pub async fn connect(addr: std::net::SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
         .unwrap()

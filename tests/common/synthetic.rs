@@ -2,6 +2,8 @@
 //! noise, one topic (mobile app crashes) that triples over the last three days, and one day on
 //! which every topic's volume doubles. [`reworded_incident`]: the ten steady topics and one
 //! problem that customers word five different ways, rare until it spikes for three days.
+//! [`unseen_problem`]: the ten steady topics, and on the last day only a problem that cuts across
+//! them.
 
 use tideline::proto::alert_service_client::AlertServiceClient;
 use tideline::proto::theme_service_client::ThemeServiceClient;
@@ -135,6 +137,29 @@ pub fn reworded_incident(now_secs: i64, base: i64) -> Vec<NewVerbatim> {
         } else {
             n
         }
+    })
+}
+
+/// A problem no theme is about: a new dark theme breaks pages all over the product, so each
+/// wording is close to a different steady topic (export, dashboards, login, notifications) and
+/// only "dark theme" is new.
+pub const UNSEEN: [&str; 4] = [
+    "since the dark theme the csv export button is invisible",
+    "the dark theme hides the dashboard charts",
+    "login page is unreadable with the dark theme",
+    "dark theme makes notification settings impossible to read",
+];
+
+/// The ten steady topics at `base` a day over the `DAYS` days ending at `now_secs`, and
+/// [`UNSEEN`] at `unseen` verbatims on the last day only. Deterministic.
+pub fn unseen_problem(now_secs: i64, base: i64, unseen: i64) -> Vec<NewVerbatim> {
+    let mut topics: Vec<&[&str]> = TOPICS[1..].iter().map(|t| &t[..]).collect();
+    topics.push(&UNSEEN);
+    let problem = topics.len() - 1;
+    generate(now_secs, &topics, |topic, day| match topic == problem {
+        true if day == DAYS - 1 => unseen,
+        true => 0,
+        false => base,
     })
 }
 

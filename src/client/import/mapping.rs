@@ -153,27 +153,27 @@ impl TagDimension {
                     .filter(|area| !area.is_empty())
                     .map(str::to_string),
             ),
-            TagDimension::Severity => {
-                let severity = proto_enum("SEVERITY_", value, proto::Severity::from_str_name)
-                    .ok_or_else(|| {
-                        format!("unknown severity {value:?} (critical, high, medium, low)")
-                    })?;
-                tags.severity = severity as i32;
-            }
-            TagDimension::Sentiment => {
-                let label = proto_enum(
-                    "SENTIMENT_LABEL_",
-                    value,
-                    proto::SentimentLabel::from_str_name,
-                )
-                .ok_or_else(|| {
-                    format!("unknown sentiment {value:?} (positive, neutral, negative, mixed)")
-                })?;
-                tags.sentiment = label as i32;
-            }
+            TagDimension::Severity => tags.severity = parse_severity(value)? as i32,
+            TagDimension::Sentiment => tags.sentiment = parse_sentiment(value)? as i32,
         }
         Ok(())
     }
+}
+
+/// Reads a severity level name (`critical`, `high`, `medium`, `low`).
+pub fn parse_severity(name: &str) -> Result<proto::Severity, String> {
+    proto_enum("SEVERITY_", name, proto::Severity::from_str_name)
+        .ok_or_else(|| format!("unknown severity {name:?} (critical, high, medium, low)"))
+}
+
+/// Reads a sentiment label name (`positive`, `neutral`, `negative`, `mixed`).
+pub fn parse_sentiment(name: &str) -> Result<proto::SentimentLabel, String> {
+    proto_enum(
+        "SENTIMENT_LABEL_",
+        name,
+        proto::SentimentLabel::from_str_name,
+    )
+    .ok_or_else(|| format!("unknown sentiment {name:?} (positive, neutral, negative, mixed)"))
 }
 
 /// Reads an enum value name such as `survey` (any case) as the proto value `SOURCE_SURVEY`;
