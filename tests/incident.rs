@@ -12,17 +12,9 @@ mod common;
 use common::synthetic::{self, DAYS, DAY_SECS, DOUBLING_DAY, REWORDED, SPIKE_DAY, UNSEEN};
 use common::TestServer;
 use tideline::proto;
-use tideline::proto::alert_service_client::AlertServiceClient;
 
 /// The stream ends here (2026-03-01T00:00:00Z).
 const NOW: i64 = 1_772_323_200;
-
-fn at(secs: i64) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp {
-        seconds: secs,
-        nanos: 0,
-    })
-}
 
 #[tokio::test]
 async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubling_day_is_quiet() {
@@ -62,18 +54,7 @@ async fn a_problem_worded_five_ways_is_one_alert_on_its_first_day_and_the_doubli
         }
         println!("{phrase}: {n} hits, themes {themes_of:?}");
     }
-    let backtest = AlertServiceClient::new(t.channel.clone())
-        .evaluate_alerts(proto::EvaluateAlertsRequest {
-            since: at(start + 15 * DAY_SECS),
-            as_of: at(NOW),
-            step_seconds: DAY_SECS as u64,
-            window_seconds: DAY_SECS as u64,
-            baseline_seconds: 7 * DAY_SECS as u64,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let backtest = t.daily_backtest(start + 15 * DAY_SECS, NOW, 7).await;
     let day_of = |a: &proto::Alert| (a.window_start.unwrap().seconds - start) / DAY_SECS;
     for alert in &backtest.alerts {
         println!(
@@ -142,18 +123,7 @@ async fn a_problem_after_the_last_refresh_is_heard_as_an_emerging_phrase() {
     // The last day arrives after the refresh: live assignment puts it in old themes, or none.
     synthetic::ingest_items(&mut t, after).await;
 
-    let backtest = AlertServiceClient::new(t.channel.clone())
-        .evaluate_alerts(proto::EvaluateAlertsRequest {
-            since: at(NOW - 3 * DAY_SECS),
-            as_of: at(NOW),
-            step_seconds: DAY_SECS as u64,
-            window_seconds: DAY_SECS as u64,
-            baseline_seconds: 7 * DAY_SECS as u64,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let backtest = t.daily_backtest(NOW - 3 * DAY_SECS, NOW, 7).await;
     for alert in &backtest.alerts {
         println!(
             "{} rule {} theme {:?} phrase {:?} rising {:?}: {}",

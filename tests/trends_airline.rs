@@ -8,7 +8,6 @@ mod common;
 use common::TestServer;
 use tideline::client::import::stream_items;
 use tideline::proto;
-use tideline::proto::alert_service_client::AlertServiceClient;
 use tideline::proto::theme_service_client::ThemeServiceClient;
 
 const DAY: i64 = 86_400;
@@ -55,18 +54,7 @@ async fn cancellation_wave_alerts_by_22_february_and_the_volume_doubling_does_no
         .into_inner();
 
     // Evaluate at the end of each day from 18 to 24 Feb: each window is one UTC day.
-    let backtest = AlertServiceClient::new(t.channel.clone())
-        .evaluate_alerts(proto::EvaluateAlertsRequest {
-            since: at(feb(19)),
-            as_of: at(feb(25)),
-            step_seconds: DAY as u64,
-            window_seconds: DAY as u64,
-            baseline_seconds: 3 * DAY as u64,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let backtest = t.daily_backtest(feb(19), feb(25), 3).await;
     assert_eq!(backtest.evaluations, 7);
     let day_of = |a: &proto::Alert| (a.window_start.unwrap().seconds - feb(1)) / DAY + 1;
     for alert in &backtest.alerts {

@@ -391,13 +391,10 @@ mod tests {
         }
     }
 
-    /// The real model, when fetched: paraphrases are closer than unrelated texts.
-    #[test]
-    fn paraphrases_are_closer_than_unrelated_texts() {
-        let Some(encoder) = real_model() else {
-            return;
-        };
-        assert_eq!((encoder.name(), encoder.dims()), (DEFAULT_MODEL, 256));
+    /// What every real encoder promises: `dims` unit-length numbers per text (a text without
+    /// content stays finite), paraphrases closer than unrelated texts, and a text's vector the
+    /// same alone as in a batch.
+    pub(super) fn check_meaning(encoder: &dyn Encoder, dims: usize) {
         let texts: Vec<String> = [
             "the app crashes when I open it",
             "application keeps closing on startup",
@@ -409,6 +406,7 @@ mod tests {
         let v = encoder.encode(&texts);
         let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
         for vector in &v[..3] {
+            assert_eq!(vector.len(), dims);
             assert!((dot(vector, vector) - 1.0).abs() < 1e-4);
         }
         assert!(
@@ -418,5 +416,17 @@ mod tests {
             dot(&v[0], &v[2])
         );
         assert!(v[3].iter().all(|x| x.is_finite()));
+        let alone = encoder.encode(&texts[2..3]);
+        assert!(dot(&alone[0], &v[2]) > 0.999, "the batch changed a vector");
+    }
+
+    /// The real model, when fetched: paraphrases are closer than unrelated texts.
+    #[test]
+    fn paraphrases_are_closer_than_unrelated_texts() {
+        let Some(encoder) = real_model() else {
+            return;
+        };
+        assert_eq!((encoder.name(), encoder.dims()), (DEFAULT_MODEL, 256));
+        check_meaning(&encoder, 256);
     }
 }

@@ -300,28 +300,7 @@ mod tests {
             Err(err) => panic!("{err}"),
         };
         assert_eq!((encoder.name(), encoder.dims()), (ONNX_MODEL, 384));
-        let texts: Vec<String> = [
-            "the app crashes when I open it",
-            "application keeps closing on startup",
-            "I was charged twice for my subscription",
-            "",
-        ]
-        .map(String::from)
-        .to_vec();
-        let v = encoder.encode(&texts);
-        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        for vector in &v {
-            assert_eq!(vector.len(), 384);
-            assert!((dot(vector, vector) - 1.0).abs() < 1e-4);
-        }
-        assert!(
-            dot(&v[0], &v[1]) > dot(&v[0], &v[2]) + 0.1,
-            "crash~closing {} vs crash~charged {}",
-            dot(&v[0], &v[1]),
-            dot(&v[0], &v[2])
-        );
-        let alone = encoder.encode(&texts[2..3]);
-        assert!(dot(&alone[0], &v[2]) > 0.999, "padding changed a vector");
+        crate::embedding::tests::check_meaning(encoder.as_ref(), 384);
     }
 
     #[test]

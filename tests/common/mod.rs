@@ -141,6 +141,30 @@ impl TestServer {
             .into_inner()
     }
 
+    /// `AlertService/EvaluateAlerts` as a backtest of the default workspace: one evaluation a day
+    /// from `since` to `as_of` (Unix seconds), 1-day windows against `baseline_days` days.
+    pub async fn daily_backtest(
+        &self,
+        since: i64,
+        as_of: i64,
+        baseline_days: u64,
+    ) -> proto::EvaluateAlertsResponse {
+        const DAY: u64 = 86_400;
+        let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+        tideline::proto::alert_service_client::AlertServiceClient::new(self.channel.clone())
+            .evaluate_alerts(proto::EvaluateAlertsRequest {
+                since: at(since),
+                as_of: at(as_of),
+                step_seconds: DAY,
+                window_seconds: DAY,
+                baseline_seconds: baseline_days * DAY,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// `ThemeService/ListThemes` of the default workspace, up to 100 themes.
     pub async fn list_themes(&self) -> proto::ListThemesResponse {
         tideline::proto::theme_service_client::ThemeServiceClient::new(self.channel.clone())
