@@ -3,11 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::phrases::surface_forms;
 use super::{AlertSeverity, Evidence, Quote, RuleKind};
 use crate::model::Verbatim;
 use crate::text::StemLanguage;
-use crate::themes::tfidf::features;
+use crate::themes::tfidf::{features, DocFeatures};
 use crate::time::SECOND;
 
 /// Longest quote text, in characters.
@@ -88,35 +87,41 @@ pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize
     // Shares are estimated on at most `PHRASE_SAMPLE` evenly spread mentions of each side, so an
     // incident with a huge baseline costs no more than a large one.
     let (window, baseline) = (&spread(window)[..], &spread(baseline)[..]);
-    let count = |verbatims: &[&Verbatim]| {
-        let mut df: HashMap<String, usize> = HashMap::new();
-        for v in verbatims {
-            let language = StemLanguage::from_tag(v.language.as_deref().unwrap_or("en"));
-            let unique: HashSet<String> = features(&v.text, language, true)
-                .features
-                .into_iter()
-                .collect();
+    let extract = |verbatims: &[&Verbatim]| -> Vec<DocFeatures> {
+        verbatims
+            .iter()
+            .map(|v| {
+                let language = StemLanguage::from_tag(v.language.as_deref().unwrap_or("en"));
+                features(&v.text, language, true)
+            })
+            .collect()
+    };
+    let (window_docs, baseline_docs) = (extract(window), extract(baseline));
+    fn count(docs: &[DocFeatures]) -> HashMap<&str, usize> {
+        let mut df: HashMap<&str, usize> = HashMap::new();
+        for doc in docs {
+            let unique: HashSet<&str> = doc.features.iter().map(String::as_str).collect();
             for f in unique {
                 *df.entry(f).or_default() += 1;
             }
         }
         df
-    };
-    let now = count(window);
-    let before = count(baseline);
+    }
+    let now = count(&window_docs);
+    let before = count(&baseline_docs);
     let (n, m) = (window.len().max(1) as f64, baseline.len().max(1) as f64);
     let support = 3.max(window.len() / 10);
-    let mut scored: Vec<(f64, &String)> = now
+    let mut scored: Vec<(f64, &str)> = now
         .iter()
         .filter(|&(_, &df)| df >= support)
         .map(|(f, &df)| {
             let share_before = before.get(f).map_or(0.0, |&b| b as f64 / m);
-            (df as f64 / n - share_before, f)
+            (df as f64 / n - share_before, *f)
         })
         .filter(|&(rise, _)| rise > 0.0)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    let mut picked: Vec<&String> = Vec::new();
+    let mut picked: Vec<&str> = Vec::new();
     for &(rise, feature) in &scored {
         if picked.len() == limit {
             break;
@@ -140,7 +145,12 @@ pub fn rising_phrases(window: &[&Verbatim], baseline: &[&Verbatim], limit: usize
             picked.push(chosen);
         }
     }
-    let surfaces = surface_forms(window);
+    // Shown as the window writes them, from the features already extracted.
+    let surfaces = crate::text::surface_forms(window_docs.iter().flat_map(|d| {
+        d.surfaces
+            .iter()
+            .map(|(stem, word)| (stem.as_str(), word.as_str()))
+    }));
     picked
         .into_iter()
         .map(|f| crate::text::surface_phrase(f, &surfaces))
