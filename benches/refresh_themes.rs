@@ -101,7 +101,20 @@ fn main() {
         .map(|e| Arc::new(e) as Arc<dyn tideline::embedding::Encoder>)
         .map_err(|e| e.to_string())
     };
-    let themes = Arc::new(Themes::new(store.clone(), Limits::default(), encoder));
+    // Refreshes and backtests queue no events: the outbox is never used.
+    let outbox = Arc::new(Webhooks::new(
+        store.clone(),
+        WebhooksConfig::default(),
+        Limits::default(),
+        tideline::alerts::EVENT_TYPES.to_vec(),
+    ));
+    let themes = Arc::new(Themes::new(
+        store.clone(),
+        Limits::default(),
+        encoder,
+        outbox.clone(),
+        tideline::time::Clock::default(),
+    ));
     let params = ThemeParams::default();
     println!("method: {}", themes.planned_method(&params));
     for run in ["first (all new)", "second (continuing)"] {
@@ -119,12 +132,6 @@ fn main() {
             summary.phases
         );
     }
-    // A backtest records and delivers nothing: the outbox is never used.
-    let outbox = Arc::new(Webhooks::new(
-        store.clone(),
-        WebhooksConfig::default(),
-        Limits::default(),
-    ));
     let alerting = Alerts::new(
         store.clone(),
         themes,

@@ -51,6 +51,10 @@ pub struct Config {
     /// the disk holding the data directory has less than this many MiB free, and resume once
     /// space is freed. 0: no mark.
     pub min_free_disk_mb: u64,
+    /// Shifts the clock the accountability loop and the digests read (SLA due dates, breaches,
+    /// digest periods), in seconds: for drills and tests of what happens days ahead. 0 in
+    /// production.
+    pub clock_offset_secs: i64,
     pub limits: Limits,
     pub index: IndexConfig,
     pub tagging: TaggingConfig,
@@ -191,6 +195,9 @@ impl Default for AlertsConfig {
 pub struct ThemesConfig {
     /// Refresh every workspace's themes this often, in seconds (0: only on demand).
     pub refresh_interval_secs: u64,
+    /// Look for themes past their SLA this often, in seconds (0: never; breaches are then not
+    /// announced).
+    pub sla_check_interval_secs: u64,
     /// Fewest themes an automatic refresh looks for.
     pub min_themes: usize,
     /// Most themes an automatic refresh looks for.
@@ -215,6 +222,7 @@ impl Default for ThemesConfig {
     fn default() -> Self {
         ThemesConfig {
             refresh_interval_secs: 3600,
+            sla_check_interval_secs: 60,
             min_themes: 5,
             max_themes: 80,
             meaning_weight: 0.9,
@@ -271,6 +279,7 @@ impl Default for Config {
             default_workspace: "default".to_string(),
             shutdown_grace_secs: 10,
             min_free_disk_mb: 256,
+            clock_offset_secs: 0,
             limits: Limits::default(),
             index: IndexConfig::default(),
             tagging: TaggingConfig::default(),
@@ -633,6 +642,7 @@ mod tests {
             default_workspace: "acme".into(),
             shutdown_grace_secs: 3,
             min_free_disk_mb: 8,
+            clock_offset_secs: 0,
             limits: Limits {
                 max_text_bytes: 10,
                 max_batch_items: 11,

@@ -13,12 +13,13 @@
 //! - [`engine`]: composes the services: open and shutdown, the blocking-work helper, the ingest
 //!   pipeline, search pages, the scheduler.
 //! - [`config`]: the one typed configuration.
-//! - [`webhooks`]: subscriptions, the durable outbox, Standard Webhooks signing, SSRF guard, the
-//!   delivery worker.
+//! - [`webhooks`]: subscriptions, the durable outbox (alert, theme and digest events), Standard
+//!   Webhooks signing, SSRF guard, the delivery worker, digest schedules.
 //! - [`insights`]: the read-only views over the store: metric drivers, theme spotlight,
-//!   sentiment summary, journey health, segment comparison.
+//!   sentiment summary, journey health, segment comparison, digest.
 //! - [`alerts`]: alert records and content, rules, evaluation, the alert log.
-//! - [`themes`]: TF-IDF, clustering, labels, theme identity; refreshes and edits over the store.
+//! - [`themes`]: TF-IDF, clustering, labels, theme identity, the accountability loop (owners,
+//!   SLAs, status); refreshes, edits and SLA checks over the store.
 //! - [`tagging`]: taxonomy, rule matcher, sentiment, severity; the taxonomy service and
 //!   re-tagging.
 //! - [`audit`]: the audit log of admin and curate actions.

@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tideline::client::cli::{self, MetricView};
 use tideline::client::eval::{self, LabelKind};
+use tideline::client::owners;
 use tideline::config::{Config, ConfigArgs};
 
 #[derive(Parser)]
@@ -106,6 +107,34 @@ enum Command {
         server: tideline::client::ServerArgs,
         #[command(flatten)]
         segments: Box<tideline::client::cli::CompareArgs>,
+    },
+    /// Who owns which theme on a running server: owner team, status, SLA and due date (overdue
+    /// first), next action, ready to close, reopened.
+    Owners {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+    },
+    /// Change a theme's owner, SLA, status, next action or label on a running server.
+    UpdateTheme {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        args: Box<tideline::client::owners::UpdateThemeArgs>,
+    },
+    /// The digest of a window on a running server: new and open alerts, top movers, SLA
+    /// breaches, metric and NPS driver changes against the window before.
+    Digest {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[command(flatten)]
+        scope: Box<tideline::client::cli::ScopeArgs>,
+    },
+    /// How often a running server sends the workspace's digest to webhooks (set with --cadence).
+    DigestSchedule {
+        #[command(flatten)]
+        server: tideline::client::ServerArgs,
+        #[arg(long, value_enum)]
+        cadence: Option<tideline::client::owners::CadenceArg>,
     },
     /// Show how a running server's taxonomy tags a text (nothing is stored).
     Tag {
@@ -305,6 +334,16 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Compare { server, segments } => {
             runtime.block_on(tideline::client::cli::compare(&server, &segments))?
+        }
+        Command::Owners { server } => runtime.block_on(owners::list_owners(&server))?,
+        Command::UpdateTheme { server, args } => {
+            runtime.block_on(owners::update_theme(&server, &args))?
+        }
+        Command::Digest { server, scope } => {
+            runtime.block_on(owners::show_digest(&server, &scope))?
+        }
+        Command::DigestSchedule { server, cadence } => {
+            runtime.block_on(owners::digest_schedule(&server, cadence))?
         }
         Command::Tag { text, server } => {
             runtime.block_on(tideline::client::cli::tag(&server, &text))?

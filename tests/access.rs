@@ -282,7 +282,7 @@ fn rows() -> Vec<Row> {
                     workspace: t.workspace.clone(),
                     id: t.theme.clone(),
                     label: "relabelled by a probe".into(),
-                    owner: String::new(),
+                    ..Default::default()
                 }
                 .encode_to_vec()
             },
@@ -561,6 +561,38 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            method: "InsightsService/GetDigest",
+            need: Need::Read,
+            build: |t| {
+                GetDigestRequest {
+                    workspace: t.workspace.clone(),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
+            method: "WebhookService/GetDigestSchedule",
+            need: Need::Admin,
+            build: |t| {
+                GetDigestScheduleRequest {
+                    workspace: t.workspace.clone(),
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
+            method: "WebhookService/UpdateDigestSchedule",
+            need: Need::Admin,
+            build: |t| {
+                UpdateDigestScheduleRequest {
+                    workspace: t.workspace.clone(),
+                    cadence: DigestCadence::Daily as i32,
+                }
+                .encode_to_vec()
+            },
+        },
+        Row {
             method: "AuditService/ListAuditEvents",
             need: Need::Admin,
             build: |t| {
@@ -666,7 +698,7 @@ async fn two_workspaces(t: &TestServer) -> Target {
             workspace: B.into(),
             id: b_themes[0].id.clone(),
             label: format!("{MARKER} label"),
-            owner: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -119,7 +119,7 @@ async fn the_demo_makes_a_key_and_its_next_steps_work_with_it() {
         .filter_map(|l| l.strip_prefix("  tideline "))
         .map(shell_words)
         .collect();
-    assert_eq!(commands.len(), 5, "{steps}");
+    assert_eq!(commands.len(), 8, "{steps}");
     for words in commands {
         let output = tokio::task::spawn_blocking(move || {
             std::process::Command::new(common::tideline_binary())

@@ -118,6 +118,18 @@ async fn every_view_answers_with_the_figures_worked_out_by_hand() {
     for (first, theme) in [(0, &billing), (12, &crash), (22, &praise), (32, &billing)] {
         assert_eq!(&t.verbatim(&ids[first + 3]).await.theme_id, theme);
     }
+    let owned = ThemeServiceClient::new(t.channel.clone())
+        .update_theme(proto::UpdateThemeRequest {
+            id: billing.clone(),
+            owner: "Billing Ops".into(),
+            sla_days: Some(3),
+            action_status: proto::ActionStatus::Planned as i32,
+            next_action: Some("refund the double charges".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
     let mut insights = InsightsServiceClient::new(t.channel.clone());
 
     // Drivers. 30 answers: promoters 1 + 3 + 9 = 13, detractors 9 + 3 + 0 = 12:
@@ -173,7 +185,19 @@ async fn every_view_answers_with_the_figures_worked_out_by_hand() {
     assert_eq!((first.previous_mentions, first.change), (4, Some(2.0)));
     assert!(close(first.share, 12.0 / 32.0));
     assert!(close(first.impact.unwrap(), -140.0 / 3.0));
-    assert!(first.owner.is_empty() && first.next_action.is_empty() && first.due.is_none());
+    // The theme's accountability loop, as set on it.
+    assert_eq!(
+        (
+            first.owner.as_str(),
+            first.action_status.as_str(),
+            first.next_action.as_str()
+        ),
+        ("Billing Ops", "planned", "refund the double charges")
+    );
+    assert_eq!(
+        first.due.unwrap().seconds,
+        owned.assigned_at.unwrap().seconds + 3 * 86_400
+    );
     for other in &spotlight.themes[1..] {
         assert_eq!((other.mentions, other.change), (10, Some(0.0)), "{other:?}");
     }
@@ -324,6 +348,17 @@ async fn every_view_answers_with_the_figures_worked_out_by_hand() {
     );
     assert_eq!(renewal.volume_change, Some(2.0));
     assert_eq!(renewal.nps.as_ref().unwrap().scored, 12);
+    // Each stage's owner is its category's in the default taxonomy.
+    let owners: Vec<&str> = journey.stages.iter().map(|s| s.owner.as_str()).collect();
+    assert_eq!(
+        owners,
+        [
+            "Account Management",
+            "Product Management",
+            "Customer Success"
+        ],
+        "{journey:?}"
+    );
     assert_eq!(
         journey.stages[2].status,
         proto::JourneyStatus::Ok as i32,

@@ -747,6 +747,8 @@ mod tests {
             history: Vec::new(),
             frequency_class: None,
             velocity: 0.0,
+            measured: None,
+            accountability: Default::default(),
         }
     }
 

@@ -250,6 +250,8 @@ impl Alerts {
                         let class = MeasuredClass {
                             class: s.standing.class,
                             velocity: s.standing.velocity,
+                            share: s.standing.share,
+                            baseline_share: s.standing.baseline_share,
                         };
                         (s.theme_id.clone(), class)
                     })

@@ -55,14 +55,17 @@ pub fn required_scope(method: &str) -> Option<Scope> {
         | "InsightsService/GetThemeSpotlight"
         | "InsightsService/GetSentimentSummary"
         | "InsightsService/GetJourneyHealth"
-        | "InsightsService/CompareSegments" => Read,
+        | "InsightsService/CompareSegments"
+        | "InsightsService/GetDigest" => Read,
         "AlertService/UpdateAlertRules" => Admin,
         "WebhookService/CreateWebhook"
         | "WebhookService/ListWebhooks"
         | "WebhookService/DeleteWebhook"
         | "WebhookService/RotateWebhookSecret"
         | "WebhookService/ListDeliveries"
-        | "WebhookService/RedeliverAlert" => Admin,
+        | "WebhookService/RedeliverAlert"
+        | "WebhookService/GetDigestSchedule"
+        | "WebhookService/UpdateDigestSchedule" => Admin,
         "KeyService/CreateKey" | "KeyService/ListKeys" | "KeyService/RevokeKey" => Admin,
         "AuditService/ListAuditEvents" => Admin,
         _ => return None,

@@ -1,12 +1,15 @@
 //! `tideline.v1.InsightsService`: metric drivers, theme spotlight, sentiment summary, journey
-//! health, segment comparison.
+//! health, segment comparison, digest.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::alerts::alert_to_proto;
+use super::themes::stored_theme_to_proto;
 use super::{convert, workspace_of};
 use crate::engine::{Engine, Services};
+use crate::insights::digest::{Digest, Mover};
 use crate::insights::drivers::ThemeScore;
 use crate::insights::journey::Status as StageStatus;
 use crate::insights::sentiment::Breakdown;
@@ -196,6 +199,7 @@ impl InsightsService for InsightsApi {
         let (scope, metric) = metric_scope(req.window, req.filter, req.limit, req.metric)?;
         let spotlight = move |s: &Services| s.insights.spotlight(&workspace, &scope, metric);
         let view = self.engine.run(spotlight).await?;
+        let theme = |id: &str| view.themes.get(id);
         let themes = view
             .body
             .iter()
@@ -214,10 +218,18 @@ impl InsightsService for InsightsApi {
                     .map_or(proto::FrequencyClass::Unspecified, |c| {
                         convert::frequency_class_to_proto(c)
                     }) as i32,
-                owner: String::new(),
-                action_status: String::new(),
-                due: None,
-                next_action: String::new(),
+                owner: theme(&e.theme_id)
+                    .map(|t| t.owner.clone())
+                    .unwrap_or_default(),
+                action_status: theme(&e.theme_id)
+                    .map(|t| t.accountability.status.as_str().to_string())
+                    .unwrap_or_default(),
+                due: theme(&e.theme_id)
+                    .and_then(|t| t.accountability.due())
+                    .map(convert::timestamp),
+                next_action: theme(&e.theme_id)
+                    .map(|t| t.accountability.next_action.clone())
+                    .unwrap_or_default(),
                 metric: Some(summary(metric, &e.metric)),
                 impact: e.impact.map(|i| i.points),
             })
@@ -291,7 +303,10 @@ impl InsightsService for InsightsApi {
         let scope = scope(req.window, req.filter, 0)?;
         let view = self
             .engine
-            .run(move |s| s.insights.journey(&workspace, &scope))
+            .run(move |s| {
+                let active = s.tagging.taxonomy(&workspace)?;
+                s.insights.journey(&workspace, &scope, &active.taxonomy)
+            })
             .await?;
         let stages = view
             .body
@@ -322,7 +337,7 @@ impl InsightsService for InsightsApi {
                         StageStatus::Critical => proto::JourneyStatus::Critical,
                     } as i32,
                     status_reason: st.reason.clone(),
-                    owner: String::new(),
+                    owner: st.owner.clone(),
                     dragging_theme_id: dragging.map(|d| d.theme_id.clone()).unwrap_or_default(),
                     dragging_theme_label: dragging
                         .map(|d| label(&view, &d.theme_id))
@@ -372,5 +387,68 @@ impl InsightsService for InsightsApi {
             p_value_cutoff: c.cutoff.unwrap_or(0.0),
             dispersion: c.dispersion,
         }))
+    }
+
+    async fn get_digest(
+        &self,
+        request: Request<proto::GetDigestRequest>,
+    ) -> Result<Response<proto::Digest>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let req = request.into_inner();
+        let scope = scope(req.window, req.filter, req.limit)?;
+        let view = self
+            .engine
+            .run(move |s| s.insights.digest(&workspace, &scope))
+            .await?;
+        let now = self.engine.services().clock.now();
+        Ok(Response::new(digest_to_proto(view, now)))
+    }
+}
+
+/// A digest as an answer; `now` says which themes are past due.
+fn digest_to_proto(view: View<Digest>, now: crate::time::Micros) -> proto::Digest {
+    let d = &view.body;
+    let mover = |m: &Mover| proto::DigestMover {
+        theme_id: m.theme_id.clone(),
+        label: label(&view, &m.theme_id),
+        mentions: m.mentions,
+        previous_mentions: m.previous_mentions,
+        change: m.change,
+    };
+    proto::Digest {
+        window: Some(window(view.window)),
+        previous_window: Some(window(view.previous)),
+        volume: d.volume,
+        previous_volume: d.previous_volume,
+        new_alerts: d.new_alerts.iter().cloned().map(alert_to_proto).collect(),
+        open_alerts: d.open_alerts.iter().cloned().map(alert_to_proto).collect(),
+        risers: d.risers.iter().map(mover).collect(),
+        fallers: d.fallers.iter().map(mover).collect(),
+        sla_breaches: d
+            .sla_breaches
+            .iter()
+            .map(|t| stored_theme_to_proto(t.clone(), now))
+            .collect(),
+        metrics: d
+            .metrics
+            .iter()
+            .map(|m| proto::MetricChange {
+                current: Some(summary(m.metric, &m.now)),
+                previous: Some(summary(m.metric, &m.before)),
+                change: m.change(),
+            })
+            .collect(),
+        nps_drivers: d
+            .drivers
+            .iter()
+            .map(|c| proto::DigestDriver {
+                theme_id: c.theme_id.clone(),
+                label: label(&view, &c.theme_id),
+                impact: c.impact.points,
+                impact_low: c.impact.low,
+                impact_high: c.impact.high,
+                previous_impact: c.previous_impact.map(|i| i.points),
+            })
+            .collect(),
     }
 }

@@ -11,6 +11,7 @@ use crate::model::{ValidationError, Verbatim};
 use crate::pagination;
 use crate::proto;
 use crate::proto::theme_service_server::ThemeService;
+use crate::themes::accountability::{AccountabilityEdit, ActionStatus};
 use crate::themes::record::{Theme, ThemeStatus};
 use crate::time::{Granularity, Micros};
 use crate::trends::Bucket;
@@ -25,7 +26,28 @@ impl ThemeApi {
     }
 }
 
-fn theme_to_proto(t: Theme, volume: u64, in_scope: u64, quotes: Vec<Verbatim>) -> proto::Theme {
+/// A theme in an answer; `now` (the engine's clock) says whether it is past due.
+fn theme_to_proto(
+    t: Theme,
+    volume: u64,
+    in_scope: u64,
+    quotes: Vec<Verbatim>,
+    now: Micros,
+) -> proto::Theme {
+    let a = &t.accountability;
+    let time = |t: Option<Micros>| t.map(convert::timestamp);
+    let accountability = proto::Theme {
+        action_status: action_status_to_proto(a.status) as i32,
+        sla_days: a.sla_days.unwrap_or(0),
+        assigned_at: time(a.assigned_at),
+        due: time(a.due()),
+        sla_breached: a.breached(now),
+        next_action: a.next_action.clone(),
+        ready_to_close: a.ready_to_close,
+        reopened: a.reopened,
+        resolved_at: time(a.resolved_at),
+        ..Default::default()
+    };
     proto::Theme {
         id: t.id,
         label: t.label,
@@ -71,15 +93,44 @@ fn theme_to_proto(t: Theme, volume: u64, in_scope: u64, quotes: Vec<Verbatim>) -
             convert::frequency_class_to_proto,
         ) as i32,
         velocity: t.velocity,
+        ..accountability
     }
 }
 
 /// A theme as its last refresh (plus live assignments and merges) left it, for answers to edits.
-fn stored_theme_to_proto(theme: Theme) -> proto::Theme {
+pub(super) fn stored_theme_to_proto(theme: Theme, now: Micros) -> proto::Theme {
     let (volume, share) = (theme.volume, theme.share as f64);
-    let mut out = theme_to_proto(theme, volume, 0, Vec::new());
+    let mut out = theme_to_proto(theme, volume, 0, Vec::new(), now);
     out.share = share;
     out
+}
+
+pub fn action_status_to_proto(status: ActionStatus) -> proto::ActionStatus {
+    match status {
+        ActionStatus::Open => proto::ActionStatus::Open,
+        ActionStatus::Planned => proto::ActionStatus::Planned,
+        ActionStatus::InProgress => proto::ActionStatus::InProgress,
+        ActionStatus::Resolved => proto::ActionStatus::Resolved,
+        ActionStatus::WontFix => proto::ActionStatus::WontFix,
+    }
+}
+
+/// An action status to set: unspecified leaves it.
+fn action_status(raw: i32) -> Result<Option<ActionStatus>, ValidationError> {
+    Ok(match proto::ActionStatus::try_from(raw) {
+        Ok(proto::ActionStatus::Unspecified) => None,
+        Ok(proto::ActionStatus::Open) => Some(ActionStatus::Open),
+        Ok(proto::ActionStatus::Planned) => Some(ActionStatus::Planned),
+        Ok(proto::ActionStatus::InProgress) => Some(ActionStatus::InProgress),
+        Ok(proto::ActionStatus::Resolved) => Some(ActionStatus::Resolved),
+        Ok(proto::ActionStatus::WontFix) => Some(ActionStatus::WontFix),
+        Err(_) => {
+            return Err(ValidationError::new(
+                "action_status",
+                format!("unknown value {raw}"),
+            ))
+        }
+    })
 }
 
 fn granularity(raw: i32) -> Result<Granularity, ValidationError> {
@@ -124,6 +175,7 @@ impl ThemeService for ThemeApi {
             .themes_in_scope(&workspace, filter, req.include_inactive)
             .await?;
         let themed: u64 = themes.iter().map(|(_, v)| v).sum();
+        let now = self.engine.services().clock.now();
         let page =
             self.engine
                 .pager()
@@ -132,7 +184,7 @@ impl ThemeService for ThemeApi {
             themes: page
                 .items
                 .into_iter()
-                .map(|(t, volume)| theme_to_proto(t, volume, in_scope, Vec::new()))
+                .map(|(t, volume)| theme_to_proto(t, volume, in_scope, Vec::new(), now))
                 .collect(),
             next_page_token: page.next_page_token,
             total_size: page.total as u64,
@@ -168,8 +220,9 @@ impl ThemeService for ThemeApi {
             .iter()
             .find(|(t, _)| t.id == id)
             .map_or(0, |(_, v)| *v);
+        let now = self.engine.services().clock.now();
         Ok(Response::new(theme_to_proto(
-            theme, volume, in_scope, quotes,
+            theme, volume, in_scope, quotes, now,
         )))
     }
 
@@ -239,11 +292,17 @@ impl ThemeService for ThemeApi {
         let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let nonempty = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
-        let (label, owner) = (nonempty(req.label), nonempty(req.owner));
+        let label = nonempty(req.label);
+        let edit = AccountabilityEdit {
+            owner: nonempty(req.owner),
+            sla_days: req.sla_days,
+            status: action_status(req.action_status)?,
+            next_action: req.next_action.map(|n| n.trim().to_string()),
+        };
         let ws = workspace.clone();
         let theme = self
             .engine
-            .run(move |s| s.themes.update(&ws, &req.id, label, owner))
+            .run(move |s| s.themes.update(&ws, &req.id, label, edit))
             .await?;
         audit(
             &self.engine,
@@ -253,7 +312,10 @@ impl ThemeService for ThemeApi {
             theme.id.clone(),
         )
         .await;
-        Ok(Response::new(stored_theme_to_proto(theme)))
+        Ok(Response::new(stored_theme_to_proto(
+            theme,
+            self.engine.services().clock.now(),
+        )))
     }
 
     async fn get_theme_trend(
@@ -322,6 +384,9 @@ impl ThemeService for ThemeApi {
             target,
         )
         .await;
-        Ok(Response::new(stored_theme_to_proto(theme)))
+        Ok(Response::new(stored_theme_to_proto(
+            theme,
+            self.engine.services().clock.now(),
+        )))
     }
 }

@@ -1,4 +1,5 @@
-//! `tideline.v1.WebhookService`: subscriptions, secret rotation, the delivery log, redelivery.
+//! `tideline.v1.WebhookService`: subscriptions, secret rotation, the delivery log, redelivery,
+//! digest schedules.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::pagination;
 use crate::proto;
 use crate::proto::webhook_service_server::WebhookService;
 use crate::time;
+use crate::webhooks::digest::{Cadence, DigestSchedule};
 use crate::webhooks::{Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, Webhook};
 
 pub struct WebhookApi {
@@ -54,7 +56,12 @@ fn delivery_to_proto(d: Delivery) -> proto::Delivery {
     proto::Delivery {
         message_id: d.message_id,
         webhook_id: d.webhook_id,
-        alert_id: d.alert_id,
+        alert_id: if d.event_type.starts_with("alert.") {
+            d.subject.clone()
+        } else {
+            String::new()
+        },
+        subject: d.subject,
         event_type: d.event_type,
         status: delivery_status_to_proto(d.status) as i32,
         attempts: d.attempts,
@@ -194,7 +201,16 @@ impl WebhookService for WebhookApi {
         };
         let filter = DeliveryFilter {
             webhook_id: nonempty(req.webhook_id),
-            alert_id: nonempty(req.alert_id),
+            subject: match (nonempty(req.alert_id), nonempty(req.subject)) {
+                (Some(a), Some(s)) if a != s => {
+                    return Err(ValidationError::new(
+                        "subject",
+                        "differs from alert_id: give one of them",
+                    )
+                    .into())
+                }
+                (a, s) => a.or(s),
+            },
             status,
         };
         let fingerprint = pagination::fingerprint(&(&workspace, &filter));
@@ -241,5 +257,62 @@ impl WebhookService for WebhookApi {
         Ok(Response::new(proto::RedeliverAlertResponse {
             deliveries: deliveries.into_iter().map(delivery_to_proto).collect(),
         }))
+    }
+
+    async fn get_digest_schedule(
+        &self,
+        request: Request<proto::GetDigestScheduleRequest>,
+    ) -> Result<Response<proto::DigestSchedule>, Status> {
+        let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let schedule = self
+            .engine
+            .run(move |s| s.webhooks.digest_schedule(&workspace))
+            .await?;
+        Ok(Response::new(schedule_to_proto(schedule)))
+    }
+
+    async fn update_digest_schedule(
+        &self,
+        request: Request<proto::UpdateDigestScheduleRequest>,
+    ) -> Result<Response<proto::DigestSchedule>, Status> {
+        let (workspace, caller) = caller_of(&self.engine, &request, &request.get_ref().workspace)?;
+        let cadence = match proto::DigestCadence::try_from(request.get_ref().cadence) {
+            Ok(proto::DigestCadence::Off) => Cadence::Off,
+            Ok(proto::DigestCadence::Daily) => Cadence::Daily,
+            Ok(proto::DigestCadence::Weekly) => Cadence::Weekly,
+            Ok(proto::DigestCadence::Unspecified) => {
+                return Err(ValidationError::new("cadence", "is required").into())
+            }
+            Err(_) => {
+                let raw = request.get_ref().cadence;
+                return Err(ValidationError::new("cadence", format!("unknown value {raw}")).into());
+            }
+        };
+        let ws = workspace.clone();
+        let schedule = self
+            .engine
+            .run(move |s| s.webhooks.set_digest_cadence(&ws, cadence))
+            .await?;
+        audit(
+            &self.engine,
+            &caller,
+            "WebhookService/UpdateDigestSchedule",
+            &workspace,
+            cadence.as_str().to_string(),
+        )
+        .await;
+        Ok(Response::new(schedule_to_proto(schedule)))
+    }
+}
+
+fn schedule_to_proto(schedule: DigestSchedule) -> proto::DigestSchedule {
+    proto::DigestSchedule {
+        cadence: match schedule.cadence {
+            Cadence::Off => proto::DigestCadence::Off,
+            Cadence::Daily => proto::DigestCadence::Daily,
+            Cadence::Weekly => proto::DigestCadence::Weekly,
+        } as i32,
+        last_sent_end: schedule.last_sent_end.map(convert::timestamp),
+        event_type: schedule.cadence.event_type().unwrap_or("").to_string(),
     }
 }

@@ -398,7 +398,7 @@ pub struct WindowArgs {
 }
 
 impl WindowArgs {
-    fn window(&self) -> Option<proto::TimeWindow> {
+    pub(super) fn window(&self) -> Option<proto::TimeWindow> {
         Some(proto::TimeWindow {
             start: self.since,
             end: self.until,
@@ -420,7 +420,7 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    fn filter(&self) -> Option<proto::SearchFilter> {
+    pub(super) fn filter(&self) -> Option<proto::SearchFilter> {
         self.filter.as_ref().map(|f| f.filter.clone())
     }
 }

@@ -291,6 +291,9 @@ pub fn next_steps(addr: std::net::SocketAddr, key: Option<&str>) -> String {
          \x20 tideline alerts {server}\n\
          \x20 tideline themes {server}\n\
          \x20 tideline theme TH-0001 {server}\n\
+         \x20 tideline drivers --metric nps {server}\n\
+         \x20 tideline digest {server}\n\
+         \x20 tideline owners {server}\n\
          \x20 tideline search 'app crash' {server}\n\
          \x20 tideline tag 'the app crashes every time I open a report' {server}\n\
          \x20 grpcurl -plaintext{bearer} -H 'x-tideline-workspace: {WORKSPACE}' -d '{{}}' {addr} tideline.v1.AlertService/ListAlerts\n\

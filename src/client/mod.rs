@@ -1,6 +1,6 @@
 //! The client: everything that talks to a tideline server the way any other client would, over
-//! gRPC — the command-line commands ([`cli`]) and their tables ([`report`], and [`views`] for the
-//! insight views), the bulk [`import`]
+//! gRPC — the command-line commands ([`cli`]) and their tables ([`report`], [`views`] for the
+//! insight views, [`owners`] for the accountability loop and the digest), the bulk [`import`]
 //! tool, the one-command [`demo`], the load generator ([`bench`]), and the evaluation commands
 //! ([`eval`], which measure the
 //! analysers themselves on labelled files). Nothing here reaches into the server's engine, store,
@@ -13,6 +13,7 @@ mod connection;
 pub mod demo;
 pub mod eval;
 pub mod import;
+pub mod owners;
 pub mod report;
 pub mod views;
 

@@ -30,7 +30,7 @@ pub fn class_name(raw: i32) -> &'static str {
     }
 }
 
-fn severity_name(raw: i32) -> &'static str {
+pub fn severity_name(raw: i32) -> &'static str {
     match proto::AlertSeverity::try_from(raw) {
         Ok(proto::AlertSeverity::Critical) => "CRITICAL",
         Ok(proto::AlertSeverity::High) => "high",

@@ -27,6 +27,7 @@ use crate::pagination::Pager;
 use crate::store::Store;
 use crate::tagging::service::{ActiveTaxonomy, RetagJob, Tagging};
 use crate::themes::service::Themes;
+use crate::time::Clock;
 use crate::webhooks::{Delivery, Webhooks};
 
 /// How long a `wait_for_index` ingest or a deletion waits for the index before giving up.
@@ -44,6 +45,8 @@ pub struct Services {
     pub webhooks: Arc<Webhooks>,
     pub keys: Keys,
     pub audit: Audit,
+    /// The clock the accountability loop and digests read (`clock_offset_secs`).
+    pub clock: Clock,
 }
 
 /// The running service: the services, the search index and its indexer, and the background
@@ -108,11 +111,24 @@ impl Engine {
                  of at least 16 characters, or serve a loopback address with --no-auth"
             )));
         }
-        let themes = Arc::new(Themes::new(store.clone(), limits.clone(), encoder));
+        let event_types = crate::alerts::EVENT_TYPES
+            .into_iter()
+            .chain(crate::themes::accountability::EVENT_TYPES)
+            .chain(crate::webhooks::digest::EVENT_TYPES)
+            .collect();
         let webhooks = Arc::new(Webhooks::new(
             store.clone(),
             config.webhooks.clone(),
             limits.clone(),
+            event_types,
+        ));
+        let clock = Clock::shifted(crate::time::from_secs(config.clock_offset_secs));
+        let themes = Arc::new(Themes::new(
+            store.clone(),
+            limits.clone(),
+            encoder,
+            webhooks.clone(),
+            clock,
         ));
         let services = Arc::new(Services {
             tagging: Tagging::new(store.clone(), limits.clone()),
@@ -133,6 +149,7 @@ impl Engine {
             webhooks,
             keys,
             audit: Audit::new(store.clone()),
+            clock,
             store: store.clone(),
             index: opened.index.clone(),
         });

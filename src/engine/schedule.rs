@@ -1,6 +1,8 @@
-//! When themes are refreshed and alert rules evaluated, and how often free disk space is looked
-//! up: every `themes.refresh_interval_secs` and
-//! `alerts.evaluate_interval_secs` for every workspace, and on demand. A refresh is always
+//! When themes are refreshed, alert rules evaluated, SLAs checked and digests sent, and how often
+//! free disk space is looked up: every `themes.refresh_interval_secs`,
+//! `alerts.evaluate_interval_secs`, `themes.sla_check_interval_secs` and
+//! `webhooks.digest_check_interval_secs` (the last two also at start) for every workspace, and on
+//! demand. A refresh is always
 //! followed by a live evaluation, so alerts speak of the themes just found.
 
 use std::sync::Arc;
@@ -10,30 +12,55 @@ use super::{Engine, Services};
 use crate::alerts::{EvaluateOptions, Evaluation};
 use crate::config::Config;
 use crate::error::Result;
+use crate::insights::service::Scope;
 use crate::model::ValidationError;
 use crate::themes::service::RefreshSummary;
 use crate::themes::ThemeParams;
 
 /// Starts the configured schedules (an interval of 0 turns one off).
 pub(super) fn spawn(config: &Config, services: &Arc<Services>) -> Vec<tokio::task::JoinHandle<()>> {
-    let schedules = [
-        (
-            config.themes.refresh_interval_secs,
-            Some(config.themes.params(None)),
-        ),
-        (config.alerts.evaluate_interval_secs, None),
-    ];
-    let mut tasks: Vec<_> = schedules
-        .into_iter()
-        .filter(|(secs, _)| *secs > 0)
-        .map(|(secs, refresh)| {
-            tokio::spawn(scheduled(
+    let mut tasks = Vec::new();
+    let refresh = config.themes.params(None);
+    let mut every = |secs: u64, at_start: bool, task: &'static str, job: Job| {
+        if secs > 0 {
+            let interval = Duration::from_secs(secs);
+            tasks.push(tokio::spawn(scheduled(
                 services.clone(),
-                Duration::from_secs(secs),
-                refresh,
-            ))
-        })
-        .collect();
+                interval,
+                at_start,
+                task,
+                job,
+            )));
+        }
+    };
+    every(
+        config.themes.refresh_interval_secs,
+        false,
+        "scheduled theme refresh",
+        Arc::new(move |s, ws| {
+            refresh_themes(s, ws, &refresh)?;
+            evaluate_alerts(s, ws, &EvaluateOptions::default()).map(|_| ())
+        }),
+    );
+    every(
+        config.alerts.evaluate_interval_secs,
+        false,
+        "scheduled alert evaluation",
+        Arc::new(|s, ws| evaluate_alerts(s, ws, &EvaluateOptions::default()).map(|_| ())),
+    );
+    // At start too: a breach that fell due while the server was down is announced at once.
+    every(
+        config.themes.sla_check_interval_secs,
+        true,
+        "sla check",
+        Arc::new(|s, ws| s.themes.announce_breaches(ws).map(|_| ())),
+    );
+    every(
+        config.webhooks.digest_check_interval_secs,
+        true,
+        "digest check",
+        Arc::new(send_due_digest),
+    );
     // Free disk space, every second (a statvfs call): writes stop under the mark, resume above.
     let store = services.store.clone();
     tasks.push(tokio::spawn(async move {
@@ -46,36 +73,60 @@ pub(super) fn spawn(config: &Config, services: &Arc<Services>) -> Vec<tokio::tas
     tasks
 }
 
-/// Every `interval`, refreshes each workspace's themes (when `refresh` is given) and evaluates
-/// its alert rules, off the async runtime.
-async fn scheduled(services: Arc<Services>, interval: Duration, refresh: Option<ThemeParams>) {
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+/// A scheduled job, run for one workspace at a time.
+type Job = Arc<dyn Fn(&Services, &str) -> Result<()> + Send + Sync>;
+
+/// Every `interval` (and first at start when `at_start`), runs `job` for each workspace, off the
+/// async runtime.
+async fn scheduled(
+    services: Arc<Services>,
+    interval: Duration,
+    at_start: bool,
+    task: &'static str,
+    job: Job,
+) {
+    let first = tokio::time::Instant::now() + if at_start { Duration::ZERO } else { interval };
+    let mut ticker = tokio::time::interval_at(first, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let task = if refresh.is_some() {
-        "scheduled theme refresh"
-    } else {
-        "scheduled alert evaluation"
-    };
     loop {
         ticker.tick().await;
-        let services = services.clone();
+        let (services, job) = (services.clone(), job.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<usize> {
             let workspaces = services.store.workspaces()?;
             for ws in &workspaces {
-                if let Some(params) = &refresh {
-                    refresh_themes(&services, ws, params)?;
-                }
-                evaluate_alerts(&services, ws, &EvaluateOptions::default())?;
+                job(&services, ws)?;
             }
             Ok(workspaces.len())
         })
         .await;
         match outcome {
-            Ok(Ok(count)) => tracing::info!(workspaces = count, "{task} done"),
+            Ok(Ok(count)) => tracing::debug!(workspaces = count, "{task} done"),
             Ok(Err(err)) => tracing::error!(error = %err, "{task} failed"),
             Err(err) => tracing::error!(error = %err, "{task} panicked"),
         }
     }
+}
+
+/// Sends a workspace's digest when a period of its cadence is due (on the engine's clock) and
+/// somebody subscribes to it; its deliveries are due now on the wall clock. Blocking.
+fn send_due_digest(services: &Services, workspace: &str) -> Result<()> {
+    let due = services
+        .webhooks
+        .digest_due(workspace, services.clock.now())?;
+    let Some((period, event_type)) = due else {
+        return Ok(());
+    };
+    let scope = Scope {
+        start: Some(period.start),
+        end: Some(period.end),
+        ..Default::default()
+    };
+    let digest = services.insights.digest(workspace, &scope)?;
+    let now = crate::time::now();
+    services
+        .webhooks
+        .send_digest(workspace, event_type, &digest, now)?;
+    Ok(())
 }
 
 /// Re-detects a workspace's themes with its taxonomy in force. Blocking.

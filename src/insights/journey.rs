@@ -88,6 +88,9 @@ pub struct StageHealth {
     pub status: Status,
     /// Which thresholds set the status, in words.
     pub reason: String,
+    /// The team owning the stage (its taxonomy category's owner); empty until the service
+    /// names it.
+    pub owner: String,
     /// The theme with the most negative impact on the stage's average sentiment, if any theme
     /// (with at least the minimum of verbatims) lowers it.
     pub dragging: Option<ThemeScore>,
@@ -156,6 +159,7 @@ pub fn journey(
                 ces: tally(Measure::Metric(Metric::Ces), &members),
                 status,
                 reason,
+                owner: String::new(),
                 dragging,
             }
         })

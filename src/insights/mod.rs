@@ -10,11 +10,14 @@
 //! - [`journey`]: the health of each journey stage, with a status from configured thresholds.
 //! - [`compare`]: themes over- and under-represented in one segment against another, with the
 //!   alerts' significance test and false-discovery control.
+//! - [`digest`]: the weekly review in one answer — new and open alerts, top movers, SLA
+//!   breaches, metric and driver changes against the period before.
 //!
 //! The views are pure functions over verbatims ([`metric`] holds the scores they share); the
 //! [`service`] reads the store, resolves windows and attaches theme records.
 
 pub mod compare;
+pub mod digest;
 pub mod drivers;
 pub mod journey;
 pub mod keywords;

@@ -7,15 +7,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::compare::{compare, Comparison};
+use super::digest::{digest, Digest};
 use super::drivers::{drivers, Drivers};
 use super::journey::{journey, JourneyHealth};
 use super::sentiment::{summarize, SentimentSummary};
 use super::spotlight::{spotlight, SpotlightEntry};
 use super::{InsightsConfig, Metric, Window};
+use crate::alerts::Alert;
 use crate::error::Result;
 use crate::index::search::Filter;
 use crate::model::{Limits, ValidationError, Verbatim};
-use crate::store::Store;
+use crate::store::{DocKind, Store};
+use crate::tagging::taxonomy::{Dimension, Taxonomy};
 use crate::themes::record::Theme;
 use crate::themes::service::Themes;
 use crate::time::{Micros, DAY};
@@ -141,11 +144,22 @@ impl Insights {
     }
 
     /// The health of every journey stage in the scope.
-    pub fn journey(&self, workspace: &str, scope: &Scope) -> Result<View<JourneyHealth>> {
+    pub fn journey(
+        &self,
+        workspace: &str,
+        scope: &Scope,
+        taxonomy: &Taxonomy,
+    ) -> Result<View<JourneyHealth>> {
         let loaded = self.scoped(workspace, scope)?;
         let (current, previous) = loaded.split(&scope.filter);
         let (thresholds, min_scored) = (&self.config.journey, self.config.min_scored);
-        let body = journey(&current, &previous, thresholds, min_scored);
+        let mut body = journey(&current, &previous, thresholds, min_scored);
+        for stage in &mut body.stages {
+            stage.owner = taxonomy
+                .category(Dimension::JourneyStage, &stage.stage)
+                .map(|c| c.owner.clone())
+                .unwrap_or_default();
+        }
         Ok(view(loaded.window, self.theme_records(workspace)?, body))
     }
 
@@ -163,6 +177,27 @@ impl Insights {
         let (in_a, in_b) = (loaded.split(a).0, loaded.split(b).0);
         let body = compare(&in_a, &in_b, self.config.false_discovery_rate, limit);
         Ok(view(loaded.window, self.theme_records(workspace)?, body))
+    }
+
+    /// The digest of the scope's window (see [`super::digest`]): its alerts, movers, SLA
+    /// breaches, metrics and drivers against the window before, over the verbatims that pass
+    /// the scope's filter.
+    pub fn digest(&self, workspace: &str, scope: &Scope) -> Result<View<Digest>> {
+        let limit = self.limit(scope.limit)?;
+        let loaded = self.scoped(workspace, scope)?;
+        let (current, previous) = loaded.split(&scope.filter);
+        let themes = self.theme_records(workspace)?;
+        let alerts: Vec<Alert> = self.store.docs(workspace, DocKind::Alert)?;
+        let body = digest(
+            loaded.window,
+            &current,
+            &previous,
+            &themes,
+            &alerts,
+            self.config.min_scored,
+            limit,
+        );
+        Ok(view(loaded.window, themes, body))
     }
 
     /// The verbatims of the scope's window and filter (see [`Insights::load`]).
@@ -262,6 +297,8 @@ mod tests {
             store.clone(),
             Limits::default(),
             Err("no encoder in this test".into()),
+            Arc::new(crate::themes::service::KeptEvents::default()),
+            crate::time::Clock::default(),
         ));
         let service = Insights::new(store, themes, InsightsConfig::default(), Limits::default());
         (dir, service)
@@ -270,7 +307,9 @@ mod tests {
     #[test]
     fn windows_default_to_a_week_up_to_the_newest_verbatim() {
         let (_dir, service) = insights(&[DAY, 9 * DAY, 20 * DAY]);
-        let view = service.journey("ws", &Scope::default()).unwrap();
+        let view = service
+            .journey("ws", &Scope::default(), &Taxonomy::default_saas())
+            .unwrap();
         assert_eq!(
             view.window,
             Window::new(13 * DAY + 1, 20 * DAY + 1).unwrap()
@@ -284,7 +323,9 @@ mod tests {
             start: Some(30 * DAY),
             ..Default::default()
         };
-        let view = service.journey("ws", &later).unwrap();
+        let view = service
+            .journey("ws", &later, &Taxonomy::default_saas())
+            .unwrap();
         assert_eq!(view.window, Window::new(30 * DAY, 37 * DAY).unwrap());
     }
 
@@ -300,7 +341,10 @@ mod tests {
             end: Some(2 * DAY),
             ..Default::default()
         };
-        assert_eq!(field(service.journey("ws", &inverted)), "window.end");
+        assert_eq!(
+            field(service.journey("ws", &inverted, &Taxonomy::default_saas())),
+            "window.end"
+        );
         let dated = Scope {
             filter: Filter {
                 created_after: Some(0),
@@ -308,7 +352,10 @@ mod tests {
             },
             ..Default::default()
         };
-        assert_eq!(field(service.journey("ws", &dated)), "filter.created_after");
+        assert_eq!(
+            field(service.journey("ws", &dated, &Taxonomy::default_saas())),
+            "filter.created_after"
+        );
         let b = Filter {
             created_before: Some(0),
             ..Default::default()

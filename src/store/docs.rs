@@ -30,6 +30,9 @@ pub enum DocKind {
     Delivery,
     /// An event body as sent (`msg_…`). Written by `webhooks`.
     WebhookEvent,
+    /// The workspace's digest cadence and the last period sent (`current`). Written by
+    /// `webhooks`.
+    DigestSchedule,
     /// An API key (`key_…`), in the [`SYSTEM`] space. Written by `auth`.
     ApiKey,
     /// An audit event (named by time), in the [`SYSTEM`] space. Written by `audit`.
@@ -53,6 +56,7 @@ impl DocKind {
             DocKind::Webhook => "webhook",
             DocKind::Delivery => "delivery",
             DocKind::WebhookEvent => "webhook_event",
+            DocKind::DigestSchedule => "digest_schedule",
             DocKind::ApiKey => "api_key",
             DocKind::AuditEvent => "audit_event",
         }

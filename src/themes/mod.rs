@@ -5,6 +5,7 @@
 //! With a sentence encoder ([`crate::embedding`]) themes are found by meaning joined with TF-IDF
 //! ([`Method::Meaning`]); without one, by TF-IDF alone, and [`Method::Lexical`] says why.
 
+pub mod accountability;
 pub mod detect;
 pub mod kmeans;
 pub mod record;

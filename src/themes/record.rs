@@ -1,9 +1,11 @@
-//! A theme as stored and served: stable id, label, keywords, quotes, volume, tag mix, owner, status.
+//! A theme as stored and served: stable id, label, keywords, quotes, volume, tag mix, owner and
+//! accountability loop, status.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::accountability::{Accountability, Measurement};
 use crate::time::Micros;
 
 /// Lifecycle of a theme id.
@@ -61,6 +63,12 @@ pub struct Theme {
     pub frequency_class: Option<crate::trends::FrequencyClass>,
     #[serde(default)]
     pub velocity: f64,
+    /// The last live evaluation's measurement (none before the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Measurement>,
+    /// Owner team's loop: status, SLA and due date, next action, resolution.
+    #[serde(default)]
+    pub accountability: Accountability,
 }
 
 impl Theme {

@@ -1,6 +1,8 @@
-//! The theme service: refreshes, live assignment, theme edits and merges, and each theme's trend,
-//! one workspace at a time. It is the only writer of theme documents and of verbatims' theme
-//! assignments. Blocking: the engine runs it on blocking threads.
+//! The theme service: refreshes, live assignment, theme edits and merges, each theme's trend and
+//! its accountability loop (SLA breaches, readiness to close, reopenings, announced through a
+//! [`ThemeOutbox`] in the same transaction as the change), one workspace at a time. It is the only
+//! writer of theme documents and of verbatims' theme assignments. Blocking: the engine runs it on
+//! blocking threads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -10,16 +12,17 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::accountability::{AccountabilityEdit, LoopChange, Measurement, ThemeEvent};
 use super::detect::{detect, Laps, LiveModel, Meaning, PreviousTheme, ThemeDoc};
 use super::record::{theme_id, Theme, ThemeStatus};
 use super::{Method, ThemeParams};
 use crate::embedding::Encoder;
 use crate::error::{Error, Result};
 use crate::model::{Limits, ValidationError, Verbatim};
-use crate::store::{DocKind, Store};
+use crate::store::{DocBatch, DocKind, Store};
 use crate::tagging::taxonomy::{Dimension, Taxonomy};
 use crate::text::StemLanguage;
-use crate::time::{Granularity, Micros};
+use crate::time::{Clock, Granularity, Micros};
 use crate::trends::{Bucket, FrequencyClass};
 
 /// The live model's and the theme counter's document names.
@@ -27,6 +30,8 @@ const MODEL_NAME: &str = "current";
 const COUNTER_NAME: &str = "next";
 /// Verbatims read or rewritten per store call.
 const CHUNK: usize = 1000;
+/// The longest SLA a theme may be given, in days.
+pub const MAX_SLA_DAYS: u32 = 3650;
 
 /// The live-assignment model with the theme id of each centroid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +121,21 @@ impl RefreshPhase {
     }
 }
 
+/// Where the events of themes' accountability loops go: webhooks implement it.
+pub trait ThemeOutbox: Send + Sync {
+    /// Adds the deliveries `events` need to `batch`, which commits them with the theme changes.
+    fn enqueue_theme_events(
+        &self,
+        batch: &mut DocBatch,
+        workspace: &str,
+        events: &[ThemeEvent],
+        now: Micros,
+    ) -> Result<()>;
+
+    /// Tells the delivery worker that a committed batch queued deliveries.
+    fn wake(&self);
+}
+
 /// Themes over the store, with per-workspace state: the cached live model, the refresh lock
 /// and its progress.
 pub struct Themes {
@@ -128,15 +148,20 @@ pub struct Themes {
     models: RwLock<HashMap<String, Option<Arc<ReadyModel>>>>,
     refreshing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     phases: Mutex<HashMap<String, RefreshPhase>>,
+    outbox: Arc<dyn ThemeOutbox>,
+    /// What the accountability loop reads the time from (assignments, reopenings, breaches).
+    clock: Clock,
 }
 
 impl Themes {
     /// Themes over `store`, found by meaning with `encoder`, or by words when it is an error
-    /// (whose message says why).
+    /// (whose message says why); their loops run on `clock` and their events go to `outbox`.
     pub fn new(
         store: Arc<Store>,
         limits: Limits,
         encoder: std::result::Result<Arc<dyn Encoder>, String>,
+        outbox: Arc<dyn ThemeOutbox>,
+        clock: Clock,
     ) -> Themes {
         let (encoder, missing_encoder) = match encoder {
             Ok(e) => (Some(e), String::new()),
@@ -150,6 +175,8 @@ impl Themes {
             models: RwLock::default(),
             refreshing: Mutex::default(),
             phases: Mutex::default(),
+            outbox,
+            clock,
         }
     }
 
@@ -364,6 +391,10 @@ impl Themes {
                 },
                 frequency_class: previous.and_then(|p| p.frequency_class),
                 velocity: previous.map_or(0.0, |p| p.velocity),
+                measured: previous.and_then(|p| p.measured),
+                accountability: previous
+                    .map(|p| p.accountability.clone())
+                    .unwrap_or_default(),
                 id: id.clone(),
             };
             if continued {
@@ -458,16 +489,41 @@ impl Themes {
     }
 }
 
+/// An outbox that keeps the events it is given, for tests of the theme service and the services
+/// above it that have no webhooks.
+#[cfg(test)]
+#[derive(Default)]
+pub struct KeptEvents(pub Mutex<Vec<ThemeEvent>>);
+
+#[cfg(test)]
+impl ThemeOutbox for KeptEvents {
+    fn enqueue_theme_events(
+        &self,
+        _batch: &mut DocBatch,
+        _workspace: &str,
+        events: &[ThemeEvent],
+        _now: Micros,
+    ) -> Result<()> {
+        self.0.lock().extend_from_slice(events);
+        Ok(())
+    }
+
+    fn wake(&self) {}
+}
+
 /// Set by a test to make the next refresh panic.
 #[cfg(test)]
 static PANIC_IN_NEXT_REFRESH: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
-/// A theme's class and velocity at a live alert evaluation.
+/// A theme's class, velocity and shares at a live alert evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MeasuredClass {
     pub class: FrequencyClass,
     pub velocity: f64,
+    /// Its share of the window's verbatims, and of the baseline's.
+    pub share: f64,
+    pub baseline_share: f64,
 }
 
 impl Themes {
@@ -500,7 +556,9 @@ impl Themes {
         Ok(themes)
     }
 
-    /// Renames (and pins the label of) a theme, and/or sets (and pins) its owner. Durable on
+    /// Renames (and pins the label of) a theme, and/or changes its accountability loop: owner
+    /// (pinned, and the SLA clock starts), SLA, status, next action (see
+    /// [`Accountability::apply`](super::accountability::Accountability::apply)). Durable on
     /// return. Waits for a refresh of the workspace in progress: a refresh rewrites every theme
     /// from what it read when it started, and would otherwise write over the person's edit.
     pub fn update(
@@ -508,13 +566,23 @@ impl Themes {
         workspace: &str,
         id: &str,
         label: Option<String>,
-        owner: Option<String>,
+        edit: AccountabilityEdit,
     ) -> Result<Theme> {
         if let Some(label) = &label {
             self.limits.check_name("label", label)?;
         }
-        if let Some(owner) = &owner {
+        if let Some(owner) = &edit.owner {
             self.limits.check_name("owner", owner)?;
+        }
+        if let Some(next) = &edit.next_action {
+            self.limits.check_note("next_action", next)?;
+        }
+        if let Some(days) = edit.sla_days.filter(|d| *d > MAX_SLA_DAYS) {
+            return Err(ValidationError::new(
+                "sla_days",
+                format!("{days} exceeds {MAX_SLA_DAYS} days (0 removes the sla)"),
+            )
+            .into());
         }
         let lock = self.refresh_lock(workspace);
         let _guard = lock.lock();
@@ -524,35 +592,106 @@ impl Themes {
             theme.label_pinned = true;
             theme.history.push("label set by a person".into());
         }
-        if let Some(owner) = owner {
-            theme.owner = owner;
+        let owner_changed = edit
+            .owner
+            .as_ref()
+            .is_some_and(|o| !theme.owner_pinned || *o != theme.owner);
+        if let Some(owner) = &edit.owner {
+            theme.owner = owner.clone();
             theme.owner_pinned = true;
         }
+        let now = self.clock.now();
+        let said = theme
+            .accountability
+            .apply(&edit, owner_changed, theme.measured, now);
+        theme.history.extend(said);
         self.store
             .put_docs(workspace, DocKind::Theme, &[(id.to_string(), &theme)])?;
         self.store.flush_blocking()?;
         Ok(theme)
     }
 
-    /// Records the class and velocity a live alert evaluation measured for each theme. Durable
-    /// on return.
+    /// Records what a live alert evaluation measured for each theme, and what it means for
+    /// resolved themes: ready to close, or reopened (a `theme.reopened` event, queued with the
+    /// change). Durable on return.
     pub fn record_standings(
         &self,
         workspace: &str,
         standings: &HashMap<String, MeasuredClass>,
     ) -> Result<()> {
+        let now = self.clock.now();
         let lock = self.refresh_lock(workspace);
         let _guard = lock.lock();
-        let mut changed = Vec::new();
+        let mut batch = DocBatch::default();
+        let mut events = Vec::new();
         for mut theme in self.active(workspace)? {
-            if let Some(standing) = standings.get(&theme.id) {
-                theme.frequency_class = Some(standing.class);
-                theme.velocity = standing.velocity;
-                changed.push((theme.id.clone(), theme));
+            let Some(standing) = standings.get(&theme.id) else {
+                continue;
+            };
+            let measurement = Measurement {
+                class: standing.class,
+                share: standing.share,
+                baseline_share: standing.baseline_share,
+            };
+            let previous = theme.frequency_class;
+            theme.frequency_class = Some(standing.class);
+            theme.velocity = standing.velocity;
+            theme.measured = Some(measurement);
+            match theme.accountability.measured(previous, measurement, now) {
+                Some(LoopChange::Reopened) => {
+                    theme.history.push("reopened: growing again".into());
+                    tracing::info!(workspace, theme = %theme.id, "resolved theme reopened");
+                    events.push(ThemeEvent::reopened(theme.clone(), now));
+                }
+                Some(LoopChange::ReadyToClose) => {
+                    theme.history.push("ready to close".into());
+                }
+                None => {}
+            }
+            batch.put(workspace, DocKind::Theme, &theme.id, &theme);
+        }
+        self.commit_with_events(workspace, batch, &events)
+    }
+
+    /// Announces every theme of the workspace past its due date and not resolved, once per due
+    /// date: a `theme.sla_breached` event queued with the mark that it was announced. Durable on
+    /// return; returns the themes announced.
+    pub fn announce_breaches(&self, workspace: &str) -> Result<Vec<Theme>> {
+        let now = self.clock.now();
+        let lock = self.refresh_lock(workspace);
+        let _guard = lock.lock();
+        let mut batch = DocBatch::default();
+        let mut events = Vec::new();
+        for mut theme in self.active(workspace)? {
+            if let Some(due) = theme.accountability.announce_breach(now) {
+                theme.history.push("sla breached".into());
+                tracing::warn!(workspace, theme = %theme.id, owner = %theme.owner, due, "theme sla breached");
+                batch.put(workspace, DocKind::Theme, &theme.id, &theme);
+                events.push(ThemeEvent::sla_breached(theme, due, now));
             }
         }
-        self.store.put_docs(workspace, DocKind::Theme, &changed)?;
+        self.commit_with_events(workspace, batch, &events)?;
+        Ok(events.into_iter().map(|e| e.theme).collect())
+    }
+
+    /// Commits theme changes with the deliveries of their events (due now on the wall clock,
+    /// whatever the loop's clock says), flushes, wakes the worker.
+    fn commit_with_events(
+        &self,
+        workspace: &str,
+        mut batch: DocBatch,
+        events: &[ThemeEvent],
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.outbox
+            .enqueue_theme_events(&mut batch, workspace, events, crate::time::now())?;
+        self.store.commit(batch)?;
         self.store.flush_blocking()?;
+        if !events.is_empty() {
+            self.outbox.wake();
+        }
         Ok(())
     }
 
@@ -703,6 +842,8 @@ mod tests {
                 store,
                 Limits::default(),
                 Err("no encoder in this test".into()),
+                Arc::new(KeptEvents::default()),
+                Clock::default(),
             ),
             Taxonomy::default_saas(),
             params,
@@ -738,7 +879,12 @@ mod tests {
             let (tell, started) = std::sync::mpsc::channel();
             let edit = std::thread::spawn(move || {
                 tell.send(()).unwrap();
-                themes.update("ws", &id, Some("Crash on launch".into()), None)
+                themes.update(
+                    "ws",
+                    &id,
+                    Some("Crash on launch".into()),
+                    AccountabilityEdit::default(),
+                )
             });
             (started, edit)
         };

@@ -1,8 +1,11 @@
-//! Webhooks: subscriptions, the events they receive, signing, and the delivery log. Alerts reach
-//! consumers through a durable outbox: an event and its pending deliveries are written in the
-//! same store transaction as the alert change, and [`worker`] sends them, retrying on a
-//! schedule, so a crash or a consumer outage delays a delivery but never drops it.
+//! Webhooks: subscriptions, the events they receive, signing, and the delivery log. Alerts, theme
+//! accountability events and digests reach consumers through a durable outbox: an event and its
+//! pending deliveries are written in the same store transaction as the change that raised it, and
+//! [`worker`] sends them, retrying on a schedule, so a crash or a consumer outage delays a
+//! delivery but never drops it. Which event types exist is the engine's to say (it composes the
+//! catalogue); severities filter alert events only.
 
+pub mod digest;
 pub mod guard;
 pub mod service;
 pub mod signature;
@@ -11,8 +14,10 @@ pub mod worker;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::alerts::{Alert, AlertEvent, AlertSeverity, EVENT_TYPES};
+use crate::alerts::{Alert, AlertEvent, AlertSeverity};
 use crate::store::{DocBatch, DocKind, OutboxEntry};
+use crate::themes::accountability::ThemeEvent;
+use crate::themes::record::Theme;
 use crate::time::{format_rfc3339, Micros, DAY};
 
 pub use self::service::{DeliveryFilter, NewWebhook, Webhooks};
@@ -32,6 +37,11 @@ pub struct WebhooksConfig {
     pub retry_schedule_secs: Vec<f64>,
     /// Deliveries sent at the same time.
     pub max_concurrent_deliveries: usize,
+    /// A workspace's digest cadence until it sets its own (`WebhookService/UpdateDigestSchedule`):
+    /// "weekly" (periods Monday to Monday, UTC), "daily" or "off".
+    pub digest_cadence: digest::Cadence,
+    /// Look for digests due this often, in seconds, and at start (0: never send digests).
+    pub digest_check_interval_secs: u64,
 }
 
 impl Default for WebhooksConfig {
@@ -43,6 +53,8 @@ impl Default for WebhooksConfig {
                 0.0, 5.0, 300.0, 1_800.0, 7_200.0, 18_000.0, 36_000.0, 36_000.0,
             ],
             max_concurrent_deliveries: 8,
+            digest_cadence: digest::Cadence::Weekly,
+            digest_check_interval_secs: 300,
         }
     }
 }
@@ -106,10 +118,10 @@ impl Webhook {
         (webhook, secret)
     }
 
-    /// Whether this subscription receives an event.
-    pub fn wants(&self, event_type: &str, severity: AlertSeverity) -> bool {
+    /// Whether this subscription receives an event (of an alert with `severity`, or none).
+    pub fn wants(&self, event_type: &str, severity: Option<AlertSeverity>) -> bool {
         self.enabled
-            && severity >= self.min_severity
+            && severity.is_none_or(|s| s >= self.min_severity)
             && self.event_types.iter().any(|t| t == event_type)
     }
 
@@ -142,17 +154,17 @@ impl Webhook {
     }
 }
 
-/// Checks requested event types; none means all.
-pub fn event_types(requested: Vec<String>) -> Result<Vec<String>, String> {
+/// Checks requested event types against the `known` ones; none means all.
+pub fn event_types(requested: Vec<String>, known: &[&str]) -> Result<Vec<String>, String> {
     if requested.is_empty() {
-        return Ok(EVENT_TYPES.iter().map(|t| t.to_string()).collect());
+        return Ok(known.iter().map(|t| t.to_string()).collect());
     }
     for t in &requested {
-        if !EVENT_TYPES.contains(&t.as_str()) {
+        if !known.contains(&t.as_str()) {
             return Err(format!(
                 "unknown event type {} (expected one of {})",
                 crate::model::quoted(t),
-                EVENT_TYPES.join(", ")
+                known.join(", ")
             ));
         }
     }
@@ -175,7 +187,9 @@ pub struct Delivery {
     /// The event's `webhook-id`.
     pub message_id: String,
     pub webhook_id: String,
-    pub alert_id: String,
+    /// What the event is about: an alert id, a theme id, or a digest's period.
+    #[serde(alias = "alert_id")]
+    pub subject: String,
     pub event_type: String,
     pub status: DeliveryStatus,
     pub attempts: u32,
@@ -213,35 +227,74 @@ impl Delivery {
 pub struct Event {
     pub message_id: String,
     pub event_type: String,
-    pub alert_id: String,
-    pub severity: AlertSeverity,
+    /// What it is about: an alert id, a theme id, or a digest's period.
+    #[serde(alias = "alert_id")]
+    pub subject: String,
+    /// An alert's severity (subscriptions' `min_severity` filters on it); none for other events.
+    #[serde(default)]
+    pub severity: Option<AlertSeverity>,
     pub body: String,
     pub created_at: Micros,
 }
 
 impl Event {
+    /// An event whose body is `{type, timestamp, workspace, data}`. `message_id` must name the
+    /// occurrence, the same however often it is built: consumers deduplicate on it.
+    pub fn new(
+        workspace: &str,
+        message_id: String,
+        event_type: &str,
+        subject: String,
+        severity: Option<AlertSeverity>,
+        data: serde_json::Value,
+        now: Micros,
+    ) -> Event {
+        let body = json!({
+            "type": event_type,
+            "timestamp": format_rfc3339(now),
+            "workspace": workspace,
+            "data": data,
+        });
+        Event {
+            message_id,
+            event_type: event_type.to_string(),
+            subject,
+            severity,
+            body: body.to_string(),
+            created_at: now,
+        }
+    }
+
     /// The event for an alert change. Its id is stable: the alert and how many changes it has
-    /// had, so a consumer can deduplicate on it.
-    pub fn new(workspace: &str, change: &AlertEvent, now: Micros) -> Event {
+    /// had.
+    pub fn for_alert(workspace: &str, change: &AlertEvent, now: Micros) -> Event {
         let message_id = format!(
             "msg_{workspace}_{}_{}",
             change.alert.id,
             change.alert.notes.len()
         );
-        let body = json!({
-            "type": change.event_type,
-            "timestamp": format_rfc3339(now),
-            "workspace": workspace,
-            "data": alert_payload(&change.alert),
-        });
-        Event {
+        Event::new(
+            workspace,
             message_id,
-            event_type: change.event_type.to_string(),
-            alert_id: change.alert.id.clone(),
-            severity: change.alert.severity,
-            body: body.to_string(),
-            created_at: now,
-        }
+            change.event_type,
+            change.alert.id.clone(),
+            Some(change.alert.severity),
+            alert_payload(&change.alert),
+            now,
+        )
+    }
+
+    /// The event for a change in a theme's accountability loop; its id names the occurrence.
+    pub fn for_theme(workspace: &str, change: &ThemeEvent, now: Micros) -> Event {
+        Event::new(
+            workspace,
+            format!("msg_{workspace}_{}", change.occurrence),
+            change.event_type,
+            change.theme.id.clone(),
+            None,
+            theme_payload(&change.theme, change.at),
+            now,
+        )
     }
 }
 
@@ -259,7 +312,7 @@ pub fn enqueue(
         .map(|w| Delivery {
             message_id: event.message_id.clone(),
             webhook_id: w.id.clone(),
-            alert_id: event.alert_id.clone(),
+            subject: event.subject.clone(),
             event_type: event.event_type.clone(),
             status: DeliveryStatus::Pending,
             attempts: 0,
@@ -282,6 +335,32 @@ pub fn enqueue(
         }
     }
     deliveries
+}
+
+/// A theme and its accountability loop as a webhook body's `data`, as of `at` (on the loop's
+/// clock): readable times.
+fn theme_payload(theme: &Theme, at: Micros) -> serde_json::Value {
+    let a = &theme.accountability;
+    let time = |t: Option<Micros>| t.map(format_rfc3339);
+    json!({
+        "id": theme.id,
+        "label": theme.label,
+        "keywords": theme.keywords.iter().take(5).map(|(k, _)| k).collect::<Vec<_>>(),
+        "owner": theme.owner,
+        "status": a.status.as_str(),
+        "sla_days": a.sla_days,
+        "assigned_at": time(a.assigned_at),
+        "due": time(a.due()),
+        "overdue_hours": a.due().filter(|due| at >= *due).map(|due| (at - due) / crate::time::HOUR),
+        "next_action": a.next_action,
+        "ready_to_close": a.ready_to_close,
+        "reopened": a.reopened,
+        "volume": theme.volume,
+        "share": theme.measured.map(|m| m.share),
+        "baseline_share": theme.measured.map(|m| m.baseline_share),
+        "frequency_class": theme.frequency_class,
+        "velocity": theme.velocity,
+    })
 }
 
 /// The alert as a webhook body's `data`: readable times, no internal fields.
@@ -340,7 +419,7 @@ mod tests {
     fn rotation_keeps_the_old_secret_signing_for_a_day() {
         let (mut webhook, first) = Webhook::new(
             "https://example.com/h".into(),
-            event_types(vec![]).unwrap(),
+            event_types(vec![], &crate::alerts::EVENT_TYPES).unwrap(),
             AlertSeverity::Low,
             String::new(),
             0,
@@ -360,14 +439,14 @@ mod tests {
     fn subscriptions_filter_by_type_and_severity() {
         let (webhook, _) = Webhook::new(
             "https://example.com/h".into(),
-            event_types(vec!["alert.created".into()]).unwrap(),
+            event_types(vec!["alert.created".into()], &crate::alerts::EVENT_TYPES).unwrap(),
             AlertSeverity::High,
             String::new(),
             0,
         );
-        assert!(webhook.wants("alert.created", AlertSeverity::Critical));
-        assert!(!webhook.wants("alert.created", AlertSeverity::Medium));
-        assert!(!webhook.wants("alert.updated", AlertSeverity::Critical));
-        assert!(event_types(vec!["alert.deleted".into()]).is_err());
+        assert!(webhook.wants("alert.created", Some(AlertSeverity::Critical)));
+        assert!(!webhook.wants("alert.created", Some(AlertSeverity::Medium)));
+        assert!(!webhook.wants("alert.updated", Some(AlertSeverity::Critical)));
+        assert!(event_types(vec!["alert.deleted".into()], &crate::alerts::EVENT_TYPES).is_err());
     }
 }

@@ -1,5 +1,5 @@
-//! The webhook service: subscriptions, the delivery log, redelivery, and the outbox alerts queue
-//! their events in, over the store. It is the only writer of webhook, delivery and event
+//! The webhook service: subscriptions, the delivery log, redelivery, and the outbox alerts, themes
+//! and digests queue their events in, over the store. It is the only writer of webhook, delivery and event
 //! documents. Each change is one store transaction (a deletion cancels the webhook's pending
 //! deliveries with it), flushed before returning, and wakes the delivery [`worker`](super::worker).
 //! Blocking: the engine runs it on blocking threads.
@@ -13,6 +13,8 @@ use super::{enqueue, event_types, Delivery, DeliveryStatus, Event, Webhook, Webh
 use crate::alerts::{Alert, AlertEvent, AlertOutbox, AlertSeverity, EVENT_CREATED};
 use crate::error::{Error, Result};
 use crate::model::{Limits, ValidationError};
+use crate::themes::accountability::ThemeEvent;
+use crate::themes::service::ThemeOutbox;
 
 /// Longest webhook URL, in bytes.
 const MAX_URL_BYTES: usize = 2048;
@@ -32,26 +34,41 @@ pub struct NewWebhook {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DeliveryFilter {
     pub webhook_id: Option<String>,
-    pub alert_id: Option<String>,
+    /// The alert, theme or digest period the event is about.
+    pub subject: Option<String>,
     pub status: Option<DeliveryStatus>,
 }
 
 /// Webhooks of every workspace, and the handle that wakes their delivery worker.
 pub struct Webhooks {
-    store: Arc<Store>,
-    config: WebhooksConfig,
+    pub(super) store: Arc<Store>,
+    pub(super) config: WebhooksConfig,
     limits: Limits,
+    /// Every event type a subscription may ask for.
+    event_types: Vec<&'static str>,
     wake: Arc<Notify>,
 }
 
 impl Webhooks {
-    pub fn new(store: Arc<Store>, config: WebhooksConfig, limits: Limits) -> Webhooks {
+    /// Webhooks over `store` offering the `event_types` the service raises.
+    pub fn new(
+        store: Arc<Store>,
+        config: WebhooksConfig,
+        limits: Limits,
+        event_types: Vec<&'static str>,
+    ) -> Webhooks {
         Webhooks {
             store,
             config,
             limits,
+            event_types,
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Every event type a subscription may ask for.
+    pub fn event_types(&self) -> &[&'static str] {
+        &self.event_types
     }
 
     /// Starts the delivery worker on the current runtime.
@@ -60,7 +77,7 @@ impl Webhooks {
     }
 
     /// Commits a change, makes it durable, and wakes the worker (it may have queued deliveries).
-    fn commit(&self, batch: DocBatch) -> Result<()> {
+    pub(super) fn commit(&self, batch: DocBatch) -> Result<()> {
         self.store.commit(batch)?;
         self.store.flush_blocking()?;
         self.wake.notify_one();
@@ -94,8 +111,8 @@ impl Webhooks {
         }
         let url = check_url(new.url.trim(), self.config.allow_private_urls)
             .map_err(|e| ValidationError::new("url", e.to_string()))?;
-        let types =
-            event_types(new.event_types).map_err(|m| ValidationError::new("event_types", m))?;
+        let types = event_types(new.event_types, &self.event_types)
+            .map_err(|m| ValidationError::new("event_types", m))?;
         let (webhook, secret) = Webhook::new(
             url.to_string(),
             types,
@@ -173,7 +190,7 @@ impl Webhooks {
                     .as_ref()
                     .is_none_or(|w| *w == d.webhook_id)
             })
-            .filter(|d| filter.alert_id.as_ref().is_none_or(|a| *a == d.alert_id))
+            .filter(|d| filter.subject.as_ref().is_none_or(|a| *a == d.subject))
             .filter(|d| filter.status.is_none_or(|s| s == d.status))
             .collect();
         found.sort_by(|a, b| {
@@ -198,7 +215,7 @@ impl Webhooks {
         let alert_id = alert_id.as_str();
         let mut batch = DocBatch::default();
         let filter = DeliveryFilter {
-            alert_id: Some(alert_id.to_string()),
+            subject: Some(alert_id.to_string()),
             webhook_id: webhook_id.map(str::to_string),
             status: None,
         };
@@ -229,10 +246,10 @@ impl Webhooks {
             let event: Event = match self.store.doc(
                 workspace,
                 DocKind::WebhookEvent,
-                &Event::new(workspace, &change, now).message_id,
+                &Event::for_alert(workspace, &change, now).message_id,
             )? {
                 Some(stored) => stored,
-                None => Event::new(workspace, &change, now),
+                None => Event::for_alert(workspace, &change, now),
             };
             let mut forced = webhook.clone();
             forced.min_severity = AlertSeverity::Low;
@@ -271,13 +288,56 @@ impl AlertOutbox for Webhooks {
                 batch,
                 workspace,
                 &webhooks,
-                &Event::new(workspace, event, now),
+                &Event::for_alert(workspace, event, now),
             );
         }
         Ok(())
     }
 
     fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl ThemeOutbox for Webhooks {
+    fn enqueue_theme_events(
+        &self,
+        batch: &mut DocBatch,
+        workspace: &str,
+        events: &[ThemeEvent],
+        now: Micros,
+    ) -> Result<()> {
+        let webhooks = self.list(workspace)?;
+        for event in events {
+            enqueue(
+                batch,
+                workspace,
+                &webhooks,
+                &Event::for_theme(workspace, event, now),
+            );
+        }
+        Ok(())
+    }
+
+    fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Webhooks {
+    /// Adds `event` and a delivery for every subscription that wants it to `batch`; the caller
+    /// commits the batch with the change that raised the event, then calls [`Webhooks::wake`].
+    pub fn enqueue_event(
+        &self,
+        batch: &mut DocBatch,
+        workspace: &str,
+        event: &Event,
+    ) -> Result<usize> {
+        Ok(enqueue(batch, workspace, &self.list(workspace)?, event).len())
+    }
+
+    /// Tells the delivery worker that a committed batch queued deliveries.
+    pub fn wake(&self) {
         self.wake.notify_one();
     }
 }

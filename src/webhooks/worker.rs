@@ -345,7 +345,7 @@ mod tests {
         let delivery = Delivery {
             message_id: "msg_1".into(),
             webhook_id: webhook.id.clone(),
-            alert_id: "AL-000001".into(),
+            subject: "AL-000001".into(),
             event_type: "alert.created".into(),
             status: DeliveryStatus::Pending,
             attempts: 0,

@@ -37,6 +37,9 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.index.commit_interval_ms = 50;
     config.themes.refresh_interval_secs = 0;
     config.alerts.evaluate_interval_secs = 0;
+    // Digests and SLA checks run on a schedule only in the tests about them.
+    config.webhooks.digest_check_interval_secs = 0;
+    config.themes.sla_check_interval_secs = 0;
     config.index.writer_memory_mb = 20;
     config.themes.models_dir = Some(models_dir());
     // Most tests are about something else than keys; tests/access.rs and the client tests
