@@ -619,15 +619,8 @@ impl Themes {
         workspace: &str,
         standings: &HashMap<String, MeasuredClass>,
     ) -> Result<()> {
-        let now = self.clock.now();
-        let lock = self.refresh_lock(workspace);
-        let _guard = lock.lock();
-        let mut batch = DocBatch::default();
-        let mut events = Vec::new();
-        for mut theme in self.active(workspace)? {
-            let Some(standing) = standings.get(&theme.id) else {
-                continue;
-            };
+        self.change_active(workspace, |theme, now| {
+            let standing = standings.get(&theme.id)?;
             let measurement = Measurement {
                 class: standing.class,
                 share: standing.share,
@@ -641,37 +634,53 @@ impl Themes {
                 Some(LoopChange::Reopened) => {
                     theme.history.push("reopened: growing again".into());
                     tracing::info!(workspace, theme = %theme.id, "resolved theme reopened");
-                    events.push(ThemeEvent::reopened(theme.clone(), now));
+                    Some(Some(ThemeEvent::reopened(theme.clone(), now)))
                 }
                 Some(LoopChange::ReadyToClose) => {
                     theme.history.push("ready to close".into());
+                    Some(None)
                 }
-                None => {}
+                None => Some(None),
             }
-            batch.put(workspace, DocKind::Theme, &theme.id, &theme);
-        }
-        self.commit_with_events(workspace, batch, &events)
+        })
+        .map(|_| ())
     }
 
     /// Announces every theme of the workspace past its due date and not resolved, once per due
     /// date: a `theme.sla_breached` event queued with the mark that it was announced. Durable on
     /// return; returns the themes announced.
     pub fn announce_breaches(&self, workspace: &str) -> Result<Vec<Theme>> {
+        let events = self.change_active(workspace, |theme, now| {
+            let due = theme.accountability.announce_breach(now)?;
+            theme.history.push("sla breached".into());
+            tracing::warn!(workspace, theme = %theme.id, owner = %theme.owner, due, "theme sla breached");
+            Some(Some(ThemeEvent::sla_breached(theme.clone(), due, now)))
+        })?;
+        Ok(events.into_iter().map(|e| e.theme).collect())
+    }
+
+    /// Applies `change` to every active theme of the workspace at the loop's time, under the
+    /// refresh lock: `None` leaves a theme as it was, `Some(event)` writes it (and queues the
+    /// event). Commits the changes with the events' deliveries, flushes, wakes the worker, and
+    /// returns the events.
+    fn change_active(
+        &self,
+        workspace: &str,
+        mut change: impl FnMut(&mut Theme, Micros) -> Option<Option<ThemeEvent>>,
+    ) -> Result<Vec<ThemeEvent>> {
         let now = self.clock.now();
         let lock = self.refresh_lock(workspace);
         let _guard = lock.lock();
         let mut batch = DocBatch::default();
         let mut events = Vec::new();
         for mut theme in self.active(workspace)? {
-            if let Some(due) = theme.accountability.announce_breach(now) {
-                theme.history.push("sla breached".into());
-                tracing::warn!(workspace, theme = %theme.id, owner = %theme.owner, due, "theme sla breached");
+            if let Some(event) = change(&mut theme, now) {
                 batch.put(workspace, DocKind::Theme, &theme.id, &theme);
-                events.push(ThemeEvent::sla_breached(theme, due, now));
+                events.extend(event);
             }
         }
         self.commit_with_events(workspace, batch, &events)?;
-        Ok(events.into_iter().map(|e| e.theme).collect())
+        Ok(events)
     }
 
     /// Commits theme changes with the deliveries of their events (due now on the wall clock,

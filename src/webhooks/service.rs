@@ -282,16 +282,8 @@ impl AlertOutbox for Webhooks {
         events: &[AlertEvent],
         now: Micros,
     ) -> Result<()> {
-        let webhooks = self.list(workspace)?;
-        for event in events {
-            enqueue(
-                batch,
-                workspace,
-                &webhooks,
-                &Event::for_alert(workspace, event, now),
-            );
-        }
-        Ok(())
+        let events = events.iter().map(|e| Event::for_alert(workspace, e, now));
+        self.enqueue_events(batch, workspace, events)
     }
 
     fn wake(&self) {
@@ -307,16 +299,8 @@ impl ThemeOutbox for Webhooks {
         events: &[ThemeEvent],
         now: Micros,
     ) -> Result<()> {
-        let webhooks = self.list(workspace)?;
-        for event in events {
-            enqueue(
-                batch,
-                workspace,
-                &webhooks,
-                &Event::for_theme(workspace, event, now),
-            );
-        }
-        Ok(())
+        let events = events.iter().map(|e| Event::for_theme(workspace, e, now));
+        self.enqueue_events(batch, workspace, events)
     }
 
     fn wake(&self) {
@@ -325,6 +309,20 @@ impl ThemeOutbox for Webhooks {
 }
 
 impl Webhooks {
+    /// Adds `events` and a delivery of each for every subscription that wants it to `batch`.
+    fn enqueue_events(
+        &self,
+        batch: &mut DocBatch,
+        workspace: &str,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<()> {
+        let webhooks = self.list(workspace)?;
+        for event in events {
+            enqueue(batch, workspace, &webhooks, &event);
+        }
+        Ok(())
+    }
+
     /// Adds `event` and a delivery for every subscription that wants it to `batch`; the caller
     /// commits the batch with the change that raised the event, then calls [`Webhooks::wake`].
     pub fn enqueue_event(
