@@ -41,6 +41,9 @@ pub enum ConfigError {
 pub struct Config {
     /// Address the gRPC server listens on. Port 0 picks a free port.
     pub listen: SocketAddr,
+    /// Address of the operations HTTP listener: `/healthz`, `/readyz`, `/metrics` (Prometheus).
+    /// Port 0 picks a free port.
+    pub http_listen: SocketAddr,
     /// Directory holding the store (`store/`) and the search index (`index/`).
     pub data_dir: PathBuf,
     /// Workspace used when a request names none (neither field nor `x-tideline-workspace` header).
@@ -275,6 +278,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:50051".parse().expect("valid default address"),
+            http_listen: "127.0.0.1:50080".parse().expect("valid default address"),
             data_dir: PathBuf::from("./tideline-data"),
             default_workspace: "default".to_string(),
             shutdown_grace_secs: 10,
@@ -311,6 +315,10 @@ pub struct ConfigArgs {
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "TIDELINE_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Address of the operations HTTP listener (/healthz, /readyz, /metrics) [default:
+    /// 127.0.0.1:50080].
+    #[arg(long, env = "TIDELINE_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
     /// Data directory for the store and index [default: ./tideline-data].
     #[arg(long, env = "TIDELINE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -411,6 +419,7 @@ impl Config {
             }
         }
         set(&mut self.listen, &args.listen);
+        set(&mut self.http_listen, &args.http_listen);
         set(&mut self.data_dir, &args.data_dir);
         set(&mut self.default_workspace, &args.default_workspace);
         set(&mut self.shutdown_grace_secs, &args.shutdown_grace_secs);
@@ -612,6 +621,7 @@ mod tests {
         let args = ConfigArgs {
             config: None,
             listen: Some("127.0.0.1:9".parse().unwrap()),
+            http_listen: Some("127.0.0.1:10".parse().unwrap()),
             data_dir: Some(PathBuf::from("/d")),
             default_workspace: Some("acme".into()),
             shutdown_grace_secs: Some(3),
@@ -638,6 +648,7 @@ mod tests {
         let config = Config::load(&args).unwrap();
         let expected = Config {
             listen: "127.0.0.1:9".parse().unwrap(),
+            http_listen: "127.0.0.1:10".parse().unwrap(),
             data_dir: PathBuf::from("/d"),
             default_workspace: "acme".into(),
             shutdown_grace_secs: 3,

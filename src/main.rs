@@ -15,8 +15,39 @@ use tideline::config::{Config, ConfigArgs};
     about = "Listens to customers: stores, searches and analyses verbatims over gRPC."
 )]
 struct Cli {
+    /// Log lines as text (colours only on a terminal) or as JSON objects, one per line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "TIDELINE_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written to standard error.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to standard error at `RUST_LOG` (default `info,tantivy=warn`): text with colours only
+/// when standard error is a terminal, or one JSON object per line.
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tantivy=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -260,13 +291,7 @@ enum EvalCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tantivy=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs(cli.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Demo(args) => {
@@ -278,9 +303,13 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let config = Config::load(&args)?;
-            runtime.block_on(tideline::server::serve_until_signal(config, |addr| {
-                println!("tideline serving on {addr}");
-            }))?;
+            runtime.block_on(tideline::server::serve_until_signal(
+                config,
+                |addr, http| {
+                    println!("tideline serving on {addr}");
+                    println!("operations (healthz, readyz, metrics) on http://{http}");
+                },
+            ))?;
         }
         Command::Reindex(args) => {
             let config = Config::load(&args)?;

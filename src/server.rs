@@ -1,5 +1,6 @@
-//! The one place the gRPC server is assembled: services, health, reflection, message-size
-//! limits, and graceful shutdown.
+//! The one place the servers are assembled: the gRPC server (services, health, reflection,
+//! message-size limits, request metrics, access) and the operations HTTP listener (`/healthz`,
+//! `/readyz`, `/metrics`), and their graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 
+use crate::api::ops::{self, RequestMetricsLayer};
 use crate::api::status::name_transport_error;
 use crate::api::{
     AccessLayer, AlertApi, AuditApi, IngestApi, InsightsApi, KeyApi, TaxonomyApi, ThemeApi,
@@ -58,6 +60,9 @@ macro_rules! limited {
 /// A server running in the background of the current tokio runtime.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    http_addr: SocketAddr,
+    /// The operations HTTP listener.
+    http: JoinHandle<std::io::Result<()>>,
     engine: Arc<Engine>,
     health: HealthReporter,
     stop: oneshot::Sender<()>,
@@ -71,6 +76,9 @@ pub struct RunningServer {
 pub async fn start(config: Config) -> Result<RunningServer> {
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
+    let http_listener = TcpListener::bind(config.http_listen).await?;
+    let http_addr = http_listener.local_addr()?;
+    let metrics = ops::recorder();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let max_message = config.limits.max_message_bytes;
     let tls = tls_config(&config.tls)?;
@@ -156,6 +164,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
                 name_refused_request(response, max_message)
             },
         ))
+        .layer(RequestMetricsLayer)
         .layer(AccessLayer::new(engine.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -180,12 +189,25 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         }
         accepted
     });
-    let serve = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+    let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+    let serve = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
         let _ = stopped.await;
+        let _ = stop_http.send(true);
     }));
-    tracing::info!(%local_addr, tls = config_tls, "serving");
+    let ops_router = ops::router(engine.clone(), metrics);
+    let http = tokio::spawn(async move {
+        axum::serve(http_listener, ops_router)
+            .with_graceful_shutdown(async move {
+                let mut stopped = http_stopped;
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tracing::info!(%local_addr, %http_addr, tls = config_tls, "serving");
     Ok(RunningServer {
         local_addr,
+        http_addr,
+        http,
         engine,
         health,
         stop,
@@ -234,6 +256,11 @@ impl RunningServer {
         self.local_addr
     }
 
+    /// The address of the operations HTTP listener (`/healthz`, `/readyz`, `/metrics`).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
     /// The engine behind the server.
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
@@ -266,14 +293,21 @@ impl RunningServer {
                 serve.abort();
             }
         }
+        if tokio::time::timeout(self.grace, self.http).await.is_err() {
+            tracing::warn!("the operations listener did not stop in time");
+        }
         self.engine.shutdown().await
     }
 }
 
-/// Serves until SIGINT or SIGTERM, then shuts down gracefully. `on_ready` is told the address.
-pub async fn serve_until_signal(config: Config, on_ready: impl FnOnce(SocketAddr)) -> Result<()> {
+/// Serves until SIGINT or SIGTERM, then shuts down gracefully. `on_ready` is told the gRPC
+/// address and the operations HTTP address.
+pub async fn serve_until_signal(
+    config: Config,
+    on_ready: impl FnOnce(SocketAddr, SocketAddr),
+) -> Result<()> {
     let server = start(config).await?;
-    on_ready(server.local_addr());
+    on_ready(server.local_addr(), server.http_addr());
     shutdown_signal().await;
     server.shutdown().await
 }

@@ -160,3 +160,50 @@ async fn a_lost_index_is_rebuilt_on_start() {
     assert_eq!(t.search("invoice").await.0, 2);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn readyz_is_not_ready_while_the_index_replays_after_a_loss_and_ready_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TestServer::start(dir.path()).await;
+    let items: Vec<_> = (0..20_000)
+        .map(|i| item(&format!("ticket {i}: the invoice export keeps timing out")))
+        .collect();
+    for chunk in items.chunks(1_000) {
+        t.ingest
+            .ingest_verbatims(IngestVerbatimsRequest {
+                items: chunk.to_vec(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    t.stop().await;
+    // The index is lost (as after a crash that took its files): on start it is replayed from
+    // the store in the background, 20,000 changes behind.
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+
+    let t = TestServer::start(dir.path()).await;
+    let readyz = format!("http://{}/readyz", t.server.http_addr());
+    let first = reqwest::get(&readyz).await.unwrap();
+    assert_eq!(first.status().as_u16(), 503);
+    let body: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(body["ready"], false, "{body}");
+    assert_eq!(body["index"]["replaying"], true, "{body}");
+    assert!(
+        body["index"]["start_seq"].as_u64().unwrap() >= 20_000,
+        "{body}"
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    let ready = loop {
+        let answer = reqwest::get(&readyz).await.unwrap();
+        if answer.status().as_u16() == 200 {
+            break answer.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(ready["index"]["replaying"], false, "{ready}");
+    let mut t = t;
+    assert_eq!(t.search("invoice").await.0, 20_000);
+    t.stop().await;
+}

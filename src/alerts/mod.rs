@@ -29,6 +29,17 @@ pub enum RuleKind {
     EmergingPhrase,
 }
 
+impl RuleKind {
+    /// Its name, as stored and as metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Velocity => "velocity",
+            RuleKind::NegativeSentimentSpike => "negative_sentiment_spike",
+            RuleKind::EmergingPhrase => "emerging_phrase",
+        }
+    }
+}
+
 /// Where an alert is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

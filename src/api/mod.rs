@@ -7,6 +7,7 @@ mod convert;
 mod ingest;
 mod insights;
 mod keys;
+pub mod ops;
 pub mod status;
 mod taxonomy;
 mod themes;

@@ -336,8 +336,12 @@ pub async fn start(mut config: Config) -> Result<DemoServer, DemoError> {
     let bootstrap = config.auth.bootstrap_key.clone().filter(|_| auth);
     let server = match crate::server::start(config.clone()).await {
         Err(crate::Error::Io(e)) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            eprintln!("{} is taken; using a free port", config.listen);
+            eprintln!(
+                "{} or {} is taken; using free ports",
+                config.listen, config.http_listen
+            );
             config.listen.set_port(0);
+            config.http_listen.set_port(0);
             crate::server::start(config).await?
         }
         other => other?,

@@ -177,6 +177,12 @@ impl Engine {
             matches!(outcome, Ok(Inserted::Created(_) | Inserted::Duplicate(_)))
         });
         for (position, outcome) in outcomes {
+            let counted = match &outcome {
+                Ok(Inserted::Created(_)) => "created",
+                Ok(Inserted::Duplicate(_)) => "duplicate",
+                _ => "rejected",
+            };
+            metrics::counter!("tideline_ingest_items_total", "outcome" => counted).increment(1);
             results[position] = Some(outcome);
         }
         if wait_for_index && stored {

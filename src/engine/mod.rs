@@ -57,6 +57,22 @@ pub struct Engine {
     pager: Pager,
     indexer: tokio::sync::Mutex<Option<IndexerHandle>>,
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The store's change sequence when it was opened: the index has caught up (any replay
+    /// after a crash is done) once its watermark reaches it.
+    start_seq: u64,
+}
+
+/// Whether the engine can serve what it holds, for `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The store is open and the index has caught up with what the store held at start.
+    pub ready: bool,
+    /// The store takes writes (it stops under `min_free_disk_mb`; reads go on).
+    pub writable: bool,
+    pub indexed_seq: u64,
+    pub start_seq: u64,
+    /// Store changes not yet searchable.
+    pub lag: u64,
 }
 
 impl Engine {
@@ -91,6 +107,7 @@ impl Engine {
             }
         };
         let store = Arc::new(store);
+        let start_seq = store.last_seq();
         let pager = Pager::new(store.page_key()?, config.limits.max_page_size);
         tracing::info!(
             data_dir = %config.data_dir.display(),
@@ -168,7 +185,32 @@ impl Engine {
             pager,
             indexer: tokio::sync::Mutex::new(Some(indexer)),
             background: std::sync::Mutex::new(background),
+            start_seq,
         })
+    }
+
+    /// Whether the store is open and the index caught up (see [`Readiness`]).
+    pub fn readiness(&self) -> Readiness {
+        let indexed_seq = self.services.index.indexed_seq();
+        let store = &self.services.store;
+        Readiness {
+            ready: indexed_seq >= self.start_seq,
+            writable: store.watch_writes().borrow().is_none(),
+            indexed_seq,
+            start_seq: self.start_seq,
+            lag: store.last_seq().saturating_sub(indexed_seq),
+        }
+    }
+
+    /// Bytes on disk of the store and of the index (0 for a side that cannot be read).
+    pub async fn disk_bytes(&self) -> (u64, u64) {
+        let index_dir = self.config.index_dir();
+        self.run(move |s| {
+            let store = s.store.size_on_disk().unwrap_or(0);
+            Ok((store, directory_bytes(&index_dir)))
+        })
+        .await
+        .unwrap_or((0, 0))
     }
 
     pub fn config(&self) -> &Config {
@@ -297,6 +339,21 @@ impl Engine {
         tracing::info!(last_seq = self.services.store.last_seq(), "engine stopped");
         Ok(())
     }
+}
+
+/// Bytes of the files below `dir` (0 where it cannot be read).
+fn directory_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => directory_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Rebuilds the search index from the store, with the server stopped. Returns the store

@@ -136,7 +136,11 @@ fn refresh_themes(
     params: &ThemeParams,
 ) -> Result<RefreshSummary> {
     let active = services.tagging.taxonomy(workspace)?;
-    services.themes.refresh(&active.taxonomy, workspace, params)
+    let summary = services
+        .themes
+        .refresh(&active.taxonomy, workspace, params)?;
+    metrics::histogram!("tideline_theme_refresh_seconds").record(summary.seconds);
+    Ok(summary)
 }
 
 /// Evaluates a workspace's alert rules with its taxonomy in force. Blocking.
@@ -146,9 +150,20 @@ fn evaluate_alerts(
     options: &EvaluateOptions,
 ) -> Result<Evaluation> {
     let active = services.tagging.taxonomy(workspace)?;
-    services
-        .alerts
-        .evaluate(&active.taxonomy, workspace, options, crate::time::now())
+    let started = std::time::Instant::now();
+    let evaluation =
+        services
+            .alerts
+            .evaluate(&active.taxonomy, workspace, options, crate::time::now())?;
+    if options.live() {
+        metrics::histogram!("tideline_alert_evaluation_seconds")
+            .record(started.elapsed().as_secs_f64());
+        for alert in &evaluation.alerts {
+            metrics::counter!("tideline_alerts_raised_total", "rule" => alert.rule.as_str())
+                .increment(1);
+        }
+    }
+    Ok(evaluation)
 }
 
 impl Engine {

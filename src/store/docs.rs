@@ -145,6 +145,16 @@ impl Store {
             .collect()
     }
 
+    /// How many deliveries wait in the outbox (a count over its keys).
+    pub fn outbox_depth(&self) -> StoreResult<u64> {
+        let mut depth = 0;
+        for key in self.outbox.iter().keys() {
+            key?;
+            depth += 1;
+        }
+        Ok(depth)
+    }
+
     /// When the earliest outbox entry is due.
     pub fn outbox_next_due(&self) -> StoreResult<Option<u64>> {
         match self.outbox.first()? {

@@ -186,6 +186,14 @@ impl Worker {
                 );
             }
         }
+        let outcome = match delivery.status {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Pending => "retry",
+            DeliveryStatus::Cancelled => "cancelled",
+            DeliveryStatus::Failed if delivery.last_status_code == 410 => "disabled",
+            DeliveryStatus::Failed => "failed",
+        };
+        metrics::counter!("tideline_webhook_deliveries_total", "outcome" => outcome).increment(1);
         if let Some(next) = delivery.outbox_entry(ws) {
             batch.schedule(&next);
         }

@@ -30,6 +30,7 @@ pub struct TestServer {
 pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
         shutdown_grace_secs: 5,
         ..Default::default()
@@ -366,6 +367,7 @@ pub fn spawn_serve(data_dir: &Path, extra: &[&str]) -> ServeProcess {
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--listen", "127.0.0.1:0"])
+        .args(["--http-listen", "127.0.0.1:0"])
         .arg("--no-auth")
         .args(extra)
         .stdout(Stdio::piped())
