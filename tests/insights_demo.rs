@@ -198,6 +198,12 @@ async fn the_mobile_regression_tops_the_nps_drivers_and_the_spotlights_growth() 
         .map(|s| s.1));
     let implied = overall - without_planted;
     let planted_scored = answers - rest;
+    // With the default minimum the regression is ranked too, not only with this test's.
+    let default_minimum = tideline::insights::InsightsConfig::default().min_scored;
+    assert!(
+        planted_scored as u64 >= default_minimum,
+        "{planted_scored} NPS answers"
+    );
 
     let drivers = InsightsServiceClient::new(t.channel.clone())
         .get_metric_drivers(proto::GetMetricDriversRequest {
@@ -229,6 +235,12 @@ async fn the_mobile_regression_tops_the_nps_drivers_and_the_spotlights_growth() 
     assert_eq!(
         top.theme_id, regression,
         "the top negative NPS driver is not the {SCENARIO} theme: {ranked:?}"
+    );
+    // It leads clearly, not on noise: its 95% interval ends before the runner-up's begins.
+    let second = &drivers.negative[1];
+    assert!(
+        top.impact_high < second.impact_low,
+        "the lead is within the intervals: {top:?} against {second:?}"
     );
 
     // The view's figures for its theme, recomputed from the theme's members.
