@@ -67,6 +67,16 @@ const CES_BY_TONE: [[f64; 7]; 4] = [
     [6.0, 6.0, 5.0, 3.0, 1.0, 0.0, 0.0],
     [1.0, 2.0, 4.0, 6.0, 4.0, 2.0, 0.0],
 ];
+/// Scores of customers hit by a planted problem, whatever the wording of their text (even a
+/// "great product, but ..." or a polite question): the negative tone's weights cut to the
+/// bottom band of each scale, so every NPS answer is a detractor (0-6), every CSAT answer and
+/// star rating a 1 or 2, every CES answer 1-3. The planted problems are what drags the scores
+/// down, by design. Each draw takes one random number, as a draw by tone does, so which
+/// table is used changes no other row.
+const NPS_HIT: [f64; 11] = [6.0, 5.0, 6.0, 6.0, 5.0, 4.0, 3.0, 0.0, 0.0, 0.0, 0.0];
+const CSAT_HIT: [f64; 5] = [10.0, 6.0, 0.0, 0.0, 0.0];
+const STARS_HIT: [f64; 5] = [14.0, 4.0, 0.0, 0.0, 0.0];
+const CES_HIT: [f64; 7] = [6.0, 6.0, 5.0, 0.0, 0.0, 0.0, 0.0];
 
 /// One day of the corpus and how many rows each scenario gets.
 #[derive(Debug, Clone, Copy)]
@@ -204,7 +214,7 @@ impl Generator {
         let created_at = self.created_at(day.date, source);
         let ctx = self.slot_context(os, plan, day.date);
         let (language, tone, text, pii) = self.text(topic, scenario, source, &ctx);
-        let scores = self.scores(source, tone);
+        let scores = self.scores(source, tone, scenario);
         CorpusRow {
             id: String::new(),
             created_at,
@@ -348,26 +358,39 @@ impl Generator {
     }
 
     /// Scores where the source has them: surveys answer NPS, CSAT and/or CES, reviews give
-    /// stars (as CSAT), tickets and chats sometimes a post-resolution CSAT.
-    fn scores(&mut self, source: Source, tone: Tone) -> Scores {
+    /// stars (as CSAT), tickets and chats sometimes a post-resolution CSAT. Steady rows score
+    /// by the tone of their text; rows of a planted problem score as customers hit by it do
+    /// (the bottom band of every scale, see [`NPS_HIT`]).
+    fn scores(&mut self, source: Source, tone: Tone, scenario: Scenario) -> Scores {
         let tone = tone_index(tone);
+        let hit = scenario != Scenario::Steady;
+        let (nps, csat, stars, ces): (&[f64], &[f64], &[f64], &[f64]) = if hit {
+            (&NPS_HIT, &CSAT_HIT, &STARS_HIT, &CES_HIT)
+        } else {
+            (
+                &NPS_BY_TONE[tone],
+                &CSAT_BY_TONE[tone],
+                &STARS_BY_TONE[tone],
+                &CES_BY_TONE[tone],
+            )
+        };
         let rng = &mut self.rng;
         let mut scores = Scores::default();
         match source {
             Source::Survey => match rng.weighted(&SURVEY_KINDS) {
-                0 => scores.nps = Some(draw(rng, &NPS_BY_TONE[tone], 0)),
+                0 => scores.nps = Some(draw(rng, nps, 0)),
                 1 => {
-                    scores.csat = Some(draw(rng, &CSAT_BY_TONE[tone], 1));
+                    scores.csat = Some(draw(rng, csat, 1));
                     if rng.chance(0.5) {
-                        scores.ces = Some(draw(rng, &CES_BY_TONE[tone], 1));
+                        scores.ces = Some(draw(rng, ces, 1));
                     }
                 }
-                _ => scores.ces = Some(draw(rng, &CES_BY_TONE[tone], 1)),
+                _ => scores.ces = Some(draw(rng, ces, 1)),
             },
-            Source::Review => scores.csat = Some(draw(rng, &STARS_BY_TONE[tone], 1)),
+            Source::Review => scores.csat = Some(draw(rng, stars, 1)),
             Source::Ticket | Source::Chat => {
                 if rng.chance(POST_RESOLUTION_CSAT) {
-                    scores.csat = Some(draw(rng, &CSAT_BY_TONE[tone], 1));
+                    scores.csat = Some(draw(rng, csat, 1));
                 }
             }
         }

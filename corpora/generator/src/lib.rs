@@ -10,6 +10,14 @@
 //!   ([`billing_fixed_share`]).
 //! * `steady`: everything else, topics with stable shares and day-to-day noise.
 //!
+//! Scores are ground truth too. A steady row's NPS, CSAT and CES follow the tone of its text; a
+//! row of a planted scenario scores as a customer hit by the problem does, whatever its
+//! wording: every NPS answer a detractor (0-6), every CSAT answer and star rating 1 or 2, every
+//! CES answer 1-3. The problems drag the scores down by design, so the impact a driver analysis
+//! should find for a scenario follows from the rows themselves: the NPS of all scored rows in a
+//! window minus the NPS of those outside the scenario (-14.0 points for `mobile_regression` in
+//! the corpus's last week; see `corpora/README.md`).
+//!
 //! The same [`CorpusParams`] always give the same rows, byte for byte once written with
 //! [`write_csv`]: randomness comes from the crate's own SplitMix64 seeded with
 //! [`CorpusParams::seed`], and only exactly rounded arithmetic is used, so neither a new `rand`

@@ -234,6 +234,55 @@ fn scores_follow_the_tone_of_the_text() {
     assert!(mean_nps("billing_fixed") < 5.0);
 }
 
+/// NPS in points (% promoters 9-10 − % detractors 0-6) of the rows' answers.
+fn nps(rows: &[&CorpusRow]) -> f64 {
+    let answers: Vec<u8> = rows.iter().filter_map(|r| r.scores.nps).collect();
+    let promoters = answers.iter().filter(|&&a| a >= 9).count();
+    let detractors = answers.iter().filter(|&&a| a <= 6).count();
+    (promoters as f64 - detractors as f64) * 100.0 / answers.len().max(1) as f64
+}
+
+#[test]
+fn planted_problems_drag_the_scores_down_by_design() {
+    for row in corpus().iter().filter(|r| r.scenario != Scenario::Steady) {
+        let Scores { nps, csat, ces } = row.scores;
+        assert!(
+            nps.is_none_or(|s| s <= 6) && csat.is_none_or(|s| s <= 2) && ces.is_none_or(|s| s <= 3),
+            "a planted row outside the bottom band: {row:?}"
+        );
+    }
+    // The last week: the mobile regression has NPS answers enough to be ranked as a driver
+    // (tideline's insights.min_scored is 30), and its impact (the week's NPS minus the NPS
+    // without it) is at least twice any steady topic's.
+    let params = CorpusParams::default();
+    let week_start = params.last_day() - time::Duration::days(6);
+    let week: Vec<&CorpusRow> = corpus().iter().filter(|r| r.date() >= week_start).collect();
+    let impact = |topic: &str| {
+        let rest: Vec<&CorpusRow> = week.iter().copied().filter(|r| r.topic != topic).collect();
+        nps(&week) - nps(&rest)
+    };
+    let answered = |topic: &str| {
+        week.iter()
+            .filter(|r| r.topic == topic && r.scores.nps.is_some())
+            .count()
+    };
+    assert!(
+        answered("mobile_regression") >= 40,
+        "{}",
+        answered("mobile_regression")
+    );
+    let regression = impact("mobile_regression");
+    let topics: HashSet<&str> = week.iter().map(|r| r.topic).collect();
+    for topic in topics.into_iter().filter(|t| *t != "mobile_regression") {
+        assert!(
+            impact(topic) > regression / 2.0,
+            "{topic}: {} against the regression's {regression}",
+            impact(topic)
+        );
+    }
+    assert!(regression < -10.0, "{regression}");
+}
+
 #[test]
 fn accounts_have_several_customers_with_a_skew() {
     let mut customers_of: HashMap<&str, HashSet<&str>> = HashMap::new();
