@@ -272,7 +272,10 @@ async fn every_view_answers_with_the_figures_worked_out_by_hand() {
         assert_eq!(l.count, facets(&now, &name), "{name}");
         assert_eq!(l.previous_count, facets(&before, &name), "{name}");
         assert!(close(l.share, l.count as f64 / 32.0));
-        assert!(close(l.change, l.share - l.previous_count as f64 / 24.0));
+        assert!(close(
+            l.change.unwrap(),
+            l.share - l.previous_count as f64 / 24.0
+        ));
     }
     let scores: Vec<f64> = now
         .hits

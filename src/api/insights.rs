@@ -267,7 +267,7 @@ impl InsightsService for InsightsApi {
                 share: l.share,
                 previous_count: l.previous_count,
                 previous_share: l.previous_share,
-                change: l.change(),
+                change: l.change(s.previous_volume),
             })
             .collect();
         Ok(Response::new(proto::SentimentSummary {
@@ -277,7 +277,7 @@ impl InsightsService for InsightsApi {
             previous_volume: s.previous_volume,
             labels,
             average_score: s.average.unwrap_or(0.0),
-            previous_average_score: s.previous_average.unwrap_or(0.0),
+            previous_average_score: s.previous_average,
             trend: s
                 .trend
                 .iter()

@@ -285,13 +285,16 @@ pub fn sentiment(r: &proto::SentimentSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: {} verbatims (before: {}), average score {:+.3} (before {:+.3}, {:+.3})",
+        "{}: {} verbatims (before: {}), average score {:+.3} ({})",
         window_text(&r.window),
         r.volume,
         r.previous_volume,
         r.average_score,
-        r.previous_average_score,
-        r.average_score - r.previous_average_score
+        r.previous_average_score
+            .map_or("nothing before".into(), |before| format!(
+                "before {before:+.3}, {:+.3}",
+                r.average_score - before
+            ))
     );
     let _ = writeln!(
         out,
@@ -301,12 +304,13 @@ pub fn sentiment(r: &proto::SentimentSummary) -> String {
     for l in &r.labels {
         let _ = writeln!(
             out,
-            "  {:<9} {:>7} {:>7} {:>7} {:>+7.1}pt",
+            "  {:<9} {:>7} {:>7} {:>7} {:>9}",
             label_name(l.label),
             l.count,
             percent(l.share),
             percent(l.previous_share),
-            l.change * 100.0
+            l.change
+                .map_or("-".into(), |c| format!("{:+.1}pt", c * 100.0))
         );
     }
     let header = |out: &mut String, title: &str| {

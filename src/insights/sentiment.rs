@@ -25,9 +25,10 @@ pub struct LabelShare {
 }
 
 impl LabelShare {
-    /// The change of the share, in points of share (0.125 is +12.5 points).
-    pub fn change(&self) -> f64 {
-        self.share - self.previous_share
+    /// The change of the share, in points of share (0.125 is +12.5 points); `None` when the
+    /// window before had no verbatims (there is nothing to change from).
+    pub fn change(&self, previous_volume: u64) -> Option<f64> {
+        (previous_volume > 0).then_some(self.share - self.previous_share)
     }
 }
 
@@ -229,6 +230,19 @@ mod tests {
     }
 
     #[test]
+    fn no_change_is_claimed_against_an_empty_window() {
+        let share = LabelShare {
+            label: SentimentLabel::Negative,
+            count: 4,
+            share: 0.4,
+            previous_count: 0,
+            previous_share: 0.0,
+        };
+        assert_eq!(share.change(0), None);
+        assert_eq!(share.change(10), Some(0.4));
+    }
+
+    #[test]
     fn shares_change_trend_and_breakdowns_by_hand() {
         use SentimentLabel::*;
         use Source::{Survey, Ticket};
@@ -258,7 +272,7 @@ mod tests {
         let shares: Vec<(f64, f64, f64)> = s
             .labels
             .iter()
-            .map(|l| (l.share, l.previous_share, l.change()))
+            .map(|l| (l.share, l.previous_share, l.change(4).unwrap()))
             .collect();
         assert_eq!(
             shares,
