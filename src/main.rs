@@ -140,10 +140,13 @@ enum Command {
         segments: Box<tideline::client::cli::CompareArgs>,
     },
     /// Who owns which theme on a running server: owner team, status, SLA and due date (overdue
-    /// first), next action, ready to close, reopened.
+    /// first), next action, ready to close, reopened. Themes a person put in the loop, or all.
     Owners {
         #[command(flatten)]
         server: tideline::client::ServerArgs,
+        /// Every active theme, with the owner its product area gives it.
+        #[arg(long)]
+        all: bool,
     },
     /// Change a theme's owner, SLA, status, next action or label on a running server.
     UpdateTheme {
@@ -303,11 +306,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let config = Config::load(&args)?;
+            // One line, the gRPC address last (scripts read it); the operations address is in
+            // the log's "serving" line. A closed standard output must not stop the server.
             runtime.block_on(tideline::server::serve_until_signal(
                 config,
-                |addr, http| {
-                    println!("tideline serving on {addr}");
-                    println!("operations (healthz, readyz, metrics) on http://{http}");
+                |addr, _http| {
+                    use std::io::Write;
+                    let mut out = std::io::stdout();
+                    let _ = writeln!(out, "tideline serving on {addr}");
+                    let _ = out.flush();
                 },
             ))?;
         }
@@ -364,7 +371,7 @@ fn main() -> anyhow::Result<()> {
         Command::Compare { server, segments } => {
             runtime.block_on(tideline::client::cli::compare(&server, &segments))?
         }
-        Command::Owners { server } => runtime.block_on(owners::list_owners(&server))?,
+        Command::Owners { server, all } => runtime.block_on(owners::list_owners(&server, all))?,
         Command::UpdateTheme { server, args } => {
             runtime.block_on(owners::update_theme(&server, &args))?
         }

@@ -91,13 +91,13 @@ fn owners_rank(t: &proto::Theme) -> (u8, i64, String) {
     (group, due, t.id.clone())
 }
 
-/// The themes that have an owner, an SLA or a status other than open, in the owners table's
-/// order.
-pub fn owned(themes: &[proto::Theme]) -> Vec<&proto::Theme> {
+/// The themes in the accountability loop — a person assigned the owner, or set an SLA, a status
+/// other than open or a next action — (every theme with `all`), in the owners table's order.
+pub fn owned(themes: &[proto::Theme], all: bool) -> Vec<&proto::Theme> {
     let mut owned: Vec<&proto::Theme> = themes
         .iter()
         .filter(|t| {
-            !t.owner.is_empty()
+            all || t.assigned_at.is_some()
                 || t.sla_days > 0
                 || action_status_name(t.action_status) != "open"
                 || !t.next_action.is_empty()
@@ -159,12 +159,12 @@ pub fn owners(themes: &[&proto::Theme]) -> String {
         );
     }
     let overdue = themes.iter().filter(|t| t.sla_breached).count();
-    let _ = writeln!(out, "{} owned themes, {overdue} overdue", themes.len());
+    let _ = writeln!(out, "{} themes, {overdue} overdue", themes.len());
     out
 }
 
-/// `tideline owners`: the accountability table of the active themes.
-pub async fn list_owners(server: &ServerArgs) -> Result<(), ClientError> {
+/// `tideline owners`: the accountability table of the active themes (those in the loop, or all).
+pub async fn list_owners(server: &ServerArgs, all: bool) -> Result<(), ClientError> {
     let mut client = ThemeServiceClient::new(server.connect().await?);
     let mut themes = Vec::new();
     let mut page_token = String::new();
@@ -184,7 +184,7 @@ pub async fn list_owners(server: &ServerArgs) -> Result<(), ClientError> {
         }
         page_token = page.next_page_token;
     }
-    let rows = owned(&themes);
+    let rows = owned(&themes, all);
     if server.json {
         println!("{}", owners_json(&rows));
     } else {
@@ -431,4 +431,47 @@ pub async fn digest_schedule(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theme(
+        id: &str,
+        due: Option<i64>,
+        breached: bool,
+        status: proto::ActionStatus,
+    ) -> proto::Theme {
+        proto::Theme {
+            id: id.into(),
+            label: format!("label {id}"),
+            owner: "Team".into(),
+            due: due.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+            assigned_at: due.map(|_| prost_types::Timestamp::default()),
+            sla_days: u32::from(due.is_some()),
+            sla_breached: breached,
+            action_status: status as i32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_table_holds_the_themes_in_the_loop_overdue_first_then_by_due_date() {
+        use proto::ActionStatus::*;
+        let themes = [
+            theme("TH-1", None, false, Open),
+            theme("TH-2", Some(300), false, Planned),
+            theme("TH-3", Some(200), true, InProgress),
+            theme("TH-4", Some(100), false, Resolved),
+            theme("TH-5", Some(250), false, Open),
+        ];
+        let ids = |rows: Vec<&proto::Theme>| rows.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+        // TH-1 has only the owner its product area gave it: not in the loop.
+        assert_eq!(ids(owned(&themes, false)), ["TH-3", "TH-5", "TH-2", "TH-4"]);
+        assert_eq!(ids(owned(&themes, true)).len(), 5);
+        let table = owners(&owned(&themes, false));
+        assert!(table.lines().nth(1).unwrap().contains("OVERDUE"), "{table}");
+        assert!(table.ends_with("4 themes, 1 overdue\n"), "{table}");
+    }
 }
