@@ -397,7 +397,7 @@ pub fn journey(r: &proto::JourneyHealth) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<18} {:>7} {:>7} {:>9} {:>7} {:>12} {:>10} {:>10} {:<8} {:<8}  dragging theme",
+        "{:<18} {:>7} {:>7} {:>9} {:>7} {:>12} {:>10} {:>10} {:<8} {:<18}  dragging theme",
         "stage", "volume", "change", "sentiment", "change", "NPS", "CSAT", "CES", "status", "owner"
     );
     for s in &r.stages {
@@ -412,7 +412,7 @@ pub fn journey(r: &proto::JourneyHealth) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<18} {:>7} {:>7} {:>9.2} {:>+7.2} {:>12} {:>10} {:>10} {:<8} {:<8}  {dragging}",
+            "{:<18} {:>7} {:>7} {:>9.2} {:>+7.2} {:>12} {:>10} {:>10} {:<8} {:<18}  {dragging}",
             truncate(&s.stage, 18),
             s.volume,
             signed_percent(s.volume_change),
@@ -422,7 +422,7 @@ pub fn journey(r: &proto::JourneyHealth) -> String {
             metric_cell(&s.csat),
             metric_cell(&s.ces),
             status_name(s.status),
-            if s.owner.is_empty() { "-" } else { &s.owner }
+            truncate(if s.owner.is_empty() { "-" } else { &s.owner }, 18)
         );
         if s.status != proto::JourneyStatus::Ok as i32 {
             let _ = writeln!(out, "    {}", s.status_reason);
