@@ -123,33 +123,16 @@ async fn load_corpus(t: &TestServer) {
 
 /// The theme of every verbatim created in `[from, to)`, by external id, as the server has them.
 async fn themes_of(t: &TestServer, from: i64, to: i64) -> HashMap<String, String> {
-    let mut verbatims = t.verbatims.clone();
-    let mut themes = HashMap::new();
-    let mut page_token = String::new();
-    loop {
-        let page = verbatims
-            .search_verbatims(proto::SearchVerbatimsRequest {
-                filter: Some(SearchFilter {
-                    created_after: at(from),
-                    created_before: at(to),
-                    ..Default::default()
-                }),
-                page_size: 1000,
-                page_token,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        for hit in page.hits {
-            let v = hit.verbatim.unwrap();
-            themes.insert(v.external_id, v.theme_id);
-        }
-        if page.next_page_token.is_empty() {
-            return themes;
-        }
-        page_token = page.next_page_token;
-    }
+    let window = SearchFilter {
+        created_after: at(from),
+        created_before: at(to),
+        ..Default::default()
+    };
+    t.all_verbatims(Some(window))
+        .await
+        .into_iter()
+        .map(|v| (v.external_id, v.theme_id))
+        .collect()
 }
 
 #[tokio::test]

@@ -279,28 +279,11 @@ async fn theme_ids_are_stable_when_the_corpus_grows_by_ten_percent() {
 
 /// Verbatim id → theme id ("" when unthemed), for every verbatim.
 async fn theme_of_each(t: &mut TestServer) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut token = String::new();
-    loop {
-        let page = t
-            .verbatims
-            .search_verbatims(proto::SearchVerbatimsRequest {
-                page_size: 1000,
-                page_token: token,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        for hit in page.hits {
-            let v = hit.verbatim.unwrap();
-            out.insert(v.id, v.theme_id);
-        }
-        if page.next_page_token.is_empty() {
-            return out;
-        }
-        token = page.next_page_token;
-    }
+    t.all_verbatims(None)
+        .await
+        .into_iter()
+        .map(|v| (v.id, v.theme_id))
+        .collect()
 }
 
 #[tokio::test]

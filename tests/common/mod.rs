@@ -119,6 +119,31 @@ impl TestServer {
             .collect()
     }
 
+    /// Every verbatim matching `filter` (all of the default workspace's without one), read
+    /// through `SearchVerbatims` pages.
+    pub async fn all_verbatims(&self, filter: Option<proto::SearchFilter>) -> Vec<proto::Verbatim> {
+        let mut verbatims = self.verbatims.clone();
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = verbatims
+                .search_verbatims(proto::SearchVerbatimsRequest {
+                    filter: filter.clone(),
+                    page_size: 1000,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .expect("search succeeds")
+                .into_inner();
+            all.extend(page.hits.into_iter().filter_map(|hit| hit.verbatim));
+            if page.next_page_token.is_empty() {
+                return all;
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     /// How many verbatims of `workspace` match `filter`.
     pub async fn count(&self, workspace: &str, filter: proto::SearchFilter) -> u64 {
         self.verbatims
