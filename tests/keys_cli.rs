@@ -225,6 +225,7 @@ fn serve(
         .arg("serve")
         .arg("--data-dir")
         .arg(data_dir)
+        .args(["--http-listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("TIDELINE_BOOTSTRAP_KEY")
         .envs(env.iter().copied())
