@@ -113,6 +113,12 @@ enum Command {
         server: tideline::client::ServerArgs,
         #[command(flatten)]
         args: Box<tideline::client::cli::MetricArgs>,
+        /// Fastest growing first (new themes first of all) instead of most mentioned.
+        #[arg(long)]
+        growth: bool,
+        /// With --growth: only themes with at least this many mentions (0: the server's 10).
+        #[arg(long, default_value_t = 0)]
+        min_mentions: u32,
     },
     /// The sentiment summary of a window on a running server: shares and their change, score and
     /// daily trend, by source and segment, distinctive positive and negative keywords.
@@ -353,8 +359,17 @@ fn main() -> anyhow::Result<()> {
         Command::Drivers { server, args } => {
             runtime.block_on(cli::metric_view(&server, &args, MetricView::Drivers))?
         }
-        Command::Spotlight { server, args } => {
-            runtime.block_on(cli::metric_view(&server, &args, MetricView::Spotlight))?
+        Command::Spotlight {
+            server,
+            args,
+            growth,
+            min_mentions,
+        } => {
+            let view = MetricView::Spotlight {
+                growth,
+                min_mentions,
+            };
+            runtime.block_on(cli::metric_view(&server, &args, view))?
         }
         Command::Sentiment {
             server,

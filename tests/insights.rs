@@ -207,6 +207,23 @@ async fn every_view_answers_with_the_figures_worked_out_by_hand() {
         .find(|s| s.theme_id == crash)
         .unwrap();
     assert_eq!(crash_row.impact, None, "8 answers: no impact");
+    // Fastest growing first, among themes with at least 11 mentions: billing alone.
+    let growing = insights
+        .get_theme_spotlight(proto::GetThemeSpotlightRequest {
+            window: window(10, 12),
+            order: proto::SpotlightOrder::Growth as i32,
+            min_mentions: 11,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let grown: Vec<(&str, Option<f64>)> = growing
+        .themes
+        .iter()
+        .map(|s| (s.theme_id.as_str(), s.change))
+        .collect();
+    assert_eq!(grown, [(billing.as_str(), Some(2.0))]);
     // Scoped by a filter: the free plan holds crash ×5 and praise ×7 now, crash ×10 before.
     let free = insights
         .get_theme_spotlight(proto::GetThemeSpotlightRequest {
@@ -447,6 +464,14 @@ async fn bad_requests_are_refused_naming_the_field() {
         Code::InvalidArgument,
         "window.end: must be after window.start",
     );
+    let disordered = insights
+        .get_theme_spotlight(proto::GetThemeSpotlightRequest {
+            order: 7,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_status(&disordered, Code::InvalidArgument, "order: unknown value 7");
     let dated = insights
         .get_sentiment_summary(proto::GetSentimentSummaryRequest {
             filter: Some(SearchFilter {

@@ -14,6 +14,7 @@ use crate::insights::drivers::ThemeScore;
 use crate::insights::journey::Status as StageStatus;
 use crate::insights::sentiment::Breakdown;
 use crate::insights::service::{Scope, View};
+use crate::insights::spotlight::Rank;
 use crate::insights::{Metric, Tally, Window};
 use crate::model::tags::SentimentLabel;
 use crate::model::{ValidationError, VerbatimId};
@@ -29,6 +30,9 @@ impl InsightsApi {
         InsightsApi { engine }
     }
 }
+
+/// A growth spotlight's floor of mentions when the request sets none.
+const DEFAULT_GROWTH_MIN_MENTIONS: u64 = 10;
 
 /// What the intervals of drivers are, in words.
 const INTERVAL_METHOD: &str = "analytic 95%: normal approximation of the difference between the \
@@ -197,7 +201,22 @@ impl InsightsService for InsightsApi {
         let workspace = workspace_of(&self.engine, &request, &request.get_ref().workspace)?;
         let req = request.into_inner();
         let (scope, metric) = metric_scope(req.window, req.filter, req.limit, req.metric)?;
-        let spotlight = move |s: &Services| s.insights.spotlight(&workspace, &scope, metric);
+        let rank = match proto::SpotlightOrder::try_from(req.order) {
+            Ok(proto::SpotlightOrder::Unspecified | proto::SpotlightOrder::Mentions) => {
+                Rank::Mentions
+            }
+            Ok(proto::SpotlightOrder::Growth) => Rank::Growth {
+                min_mentions: match req.min_mentions {
+                    0 => DEFAULT_GROWTH_MIN_MENTIONS,
+                    n => u64::from(n),
+                },
+            },
+            Err(_) => {
+                let message = format!("unknown value {}", req.order);
+                return Err(ValidationError::new("order", message).into());
+            }
+        };
+        let spotlight = move |s: &Services| s.insights.spotlight(&workspace, &scope, metric, rank);
         let view = self.engine.run(spotlight).await?;
         let theme = |id: &str| view.themes.get(id);
         let themes = view

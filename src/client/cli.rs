@@ -459,8 +459,9 @@ pub struct MetricArgs {
 pub enum MetricView {
     /// The themes that move the metric most, each way.
     Drivers,
-    /// The most mentioned themes, with their change and impact on the metric.
-    Spotlight,
+    /// The most mentioned (or, with `growth`, the fastest growing among those with at least
+    /// `min_mentions`) themes, with their change and impact on the metric.
+    Spotlight { growth: bool, min_mentions: u32 },
 }
 
 /// A metric the insight commands rank by.
@@ -562,13 +563,22 @@ pub async fn metric_view(
             let response = client.get_metric_drivers(request).await?.into_inner();
             show(server, &response, views::drivers_json, views::drivers);
         }
-        MetricView::Spotlight => {
+        MetricView::Spotlight {
+            growth,
+            min_mentions,
+        } => {
+            let order = match growth {
+                true => proto::SpotlightOrder::Growth,
+                false => proto::SpotlightOrder::Mentions,
+            };
             let request = proto::GetThemeSpotlightRequest {
                 workspace,
                 window,
                 filter,
                 metric,
                 limit,
+                order: order as i32,
+                min_mentions,
             };
             let response = client.get_theme_spotlight(request).await?.into_inner();
             show(server, &response, views::spotlight_json, views::spotlight);

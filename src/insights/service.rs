@@ -11,7 +11,7 @@ use super::digest::{digest, Digest};
 use super::drivers::{drivers, Drivers};
 use super::journey::{journey, JourneyHealth};
 use super::sentiment::{summarize, SentimentSummary};
-use super::spotlight::{spotlight, SpotlightEntry};
+use super::spotlight::{spotlight, Rank, SpotlightEntry};
 use super::{InsightsConfig, Metric, Window};
 use crate::alerts::Alert;
 use crate::error::Result;
@@ -118,11 +118,13 @@ impl Insights {
         workspace: &str,
         scope: &Scope,
         metric: Metric,
+        rank: Rank,
     ) -> Result<View<Vec<SpotlightEntry>>> {
         let limit = self.limit(scope.limit)?;
         let loaded = self.scoped(workspace, scope)?;
         let (current, previous) = loaded.split(&scope.filter);
-        let body = spotlight(&current, &previous, metric, self.config.min_scored, limit);
+        let min_scored = self.config.min_scored;
+        let body = spotlight(&current, &previous, metric, min_scored, rank, limit);
         Ok(view(loaded.window, self.theme_records(workspace)?, body))
     }
 
@@ -369,7 +371,7 @@ mod tests {
             limit: 101,
             ..Default::default()
         };
-        let listed = service.spotlight("ws", &long, Metric::Nps);
+        let listed = service.spotlight("ws", &long, Metric::Nps, Rank::Mentions);
         assert!(
             matches!(&listed, Err(Error::Validation(e)) if e.field == "limit"),
             "{listed:?}"

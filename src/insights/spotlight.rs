@@ -1,5 +1,6 @@
-//! The theme spotlight: the most mentioned themes of a window, each with its change against the
-//! window of equal length before, its sentiment, and its impact on a metric.
+//! The theme spotlight: the most mentioned (or the fastest growing) themes of a window, each with
+//! its change against the window of equal length before, its sentiment, and its impact on a
+//! metric.
 
 use std::collections::BTreeMap;
 
@@ -27,12 +28,25 @@ pub struct SpotlightEntry {
     pub impact: Option<Impact>,
 }
 
-/// The `limit` most mentioned themes of `current` (ties by id), against `previous`.
+/// What the spotlight puts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rank {
+    /// The most mentioned themes.
+    #[default]
+    Mentions,
+    /// The themes whose mentions grew most against the window before (new ones first), among
+    /// those with at least `min_mentions` in the window: growth on a handful is noise.
+    Growth { min_mentions: u64 },
+}
+
+/// The first `limit` themes of `current` by `rank` (then by mentions, then id), against
+/// `previous`.
 pub fn spotlight(
     current: &[&Verbatim],
     previous: &[&Verbatim],
     metric: Metric,
     min_scored: u64,
+    rank: Rank,
     limit: usize,
 ) -> Vec<SpotlightEntry> {
     let before: BTreeMap<&str, u64> = by_theme(previous)
@@ -61,11 +75,24 @@ pub fn spotlight(
                 }
             })
             .collect();
-    entries.sort_by(|a, b| {
+    let by_mentions = |a: &SpotlightEntry, b: &SpotlightEntry| {
         b.mentions
             .cmp(&a.mentions)
             .then_with(|| a.theme_id.cmp(&b.theme_id))
-    });
+    };
+    match rank {
+        Rank::Mentions => entries.sort_by(by_mentions),
+        Rank::Growth { min_mentions } => {
+            entries.retain(|e| e.mentions >= min_mentions);
+            // A theme new in the window (no change to compute) grew the most.
+            let growth = |e: &SpotlightEntry| e.change.unwrap_or(f64::INFINITY);
+            entries.sort_by(|a, b| {
+                growth(b)
+                    .total_cmp(&growth(a))
+                    .then_with(|| by_mentions(a, b))
+            });
+        }
+    }
     entries.truncate(limit);
     entries
 }
@@ -89,7 +116,7 @@ mod tests {
             scored(25, Some("TH-B"), None, 0.0),
         ];
         let previous: Vec<&Verbatim> = then.iter().collect();
-        let top = spotlight(&current, &previous, Metric::Nps, 2, 2);
+        let top = spotlight(&current, &previous, Metric::Nps, 2, Rank::Mentions, 2);
         // TH-A: 5 mentions (of 13 verbatims: 38.46%), 2 before: (5 − 2)/2 = +150%;
         // sentiment (−0.8 − 0.5 − 0.9 + 0.2 − 0.1)/5 = −0.42; NPS −50, impact −33.766.
         let a = &top[0];
@@ -109,8 +136,19 @@ mod tests {
         );
         assert_eq!(top.len(), 2);
         // With room for it, TH-C: new (nothing before), one NPS answer: no impact.
-        let all = spotlight(&current, &previous, Metric::Nps, 2, 10);
+        let all = spotlight(&current, &previous, Metric::Nps, 2, Rank::Mentions, 10);
         assert_eq!((all[2].theme_id.as_str(), all[2].change), ("TH-C", None));
         assert_eq!(all[2].impact, None);
+
+        // By growth: TH-C is new (first), TH-A +150%, TH-B 0%; with a floor of 3 mentions TH-C
+        // (2) is left out.
+        let ids = |entries: Vec<SpotlightEntry>| {
+            entries.into_iter().map(|e| e.theme_id).collect::<Vec<_>>()
+        };
+        let growth = |min_mentions| Rank::Growth { min_mentions };
+        let grown = spotlight(&current, &previous, Metric::Nps, 2, growth(1), 10);
+        assert_eq!(ids(grown), ["TH-C", "TH-A", "TH-B"]);
+        let floored = spotlight(&current, &previous, Metric::Nps, 2, growth(3), 10);
+        assert_eq!(ids(floored), ["TH-A", "TH-B"]);
     }
 }
