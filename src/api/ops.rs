@@ -207,17 +207,28 @@ where
     }
 }
 
-/// `/tideline.v1.ThemeService/UpdateTheme` → `ThemeService/UpdateTheme`; other services keep
-/// their package (`grpc.health.v1.Health/Check`). Unknown paths are one label, not many.
+/// `/tideline.v1.ThemeService/UpdateTheme` → `ThemeService/UpdateTheme`; health and reflection
+/// keep their package (`grpc.health.v1.Health/Check`). Any other path — an RPC the access table
+/// does not list, or anything a client makes up — is one label, `unknown`: labels (and the
+/// series they create) are bounded by the API, not by what clients send.
 fn rpc_name(path: &str) -> String {
     let name = path.trim_start_matches('/');
-    let name = name.strip_prefix("tideline.v1.").unwrap_or(name);
-    if name.contains('/') && name.len() <= 120 {
-        name.to_string()
-    } else {
-        "unknown".to_string()
-    }
+    let known = match name.strip_prefix("tideline.v1.") {
+        Some(method) => super::access::required_scope(method)
+            .is_some()
+            .then_some(method),
+        None => OPEN_RPCS.contains(&name).then_some(name),
+    };
+    known.unwrap_or("unknown").to_string()
 }
+
+/// The RPCs outside `tideline.v1` the server answers: health and reflection.
+const OPEN_RPCS: [&str; 4] = [
+    "grpc.health.v1.Health/Check",
+    "grpc.health.v1.Health/Watch",
+    "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
 
 #[cfg(test)]
 mod tests {
@@ -234,6 +245,8 @@ mod tests {
             "grpc.health.v1.Health/Check"
         );
         assert_eq!(rpc_name("/nonsense"), "unknown");
+        assert_eq!(rpc_name("/a/b"), "unknown");
+        assert_eq!(rpc_name("/tideline.v1.ThemeService/Nope"), "unknown");
         assert_eq!(rpc_name(&format!("/a/{}", "x".repeat(200))), "unknown");
     }
 }
